@@ -1,0 +1,1 @@
+//! GGUF container reading: incremental header parsing, validation, zero-copy tensor views.

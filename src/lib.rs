@@ -1,0 +1,13 @@
+//! wasm-chord: quantized LLM inference for the browser.
+//!
+//! The pure-Rust core (GGUF reading, quant formats, kernels) compiles and is tested natively;
+//! the JavaScript bindings are compiled only for wasm32.
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+compile_error!("wasm-chord needs SIMD128: build with -C target-feature=+simd128 (see .cargo/config.toml; an environment RUSTFLAGS replaces it)");
+
+pub mod error;
+pub mod gguf;
+pub mod quant;
+
+pub use error::{Error, Result};
