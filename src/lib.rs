@@ -11,3 +11,6 @@ pub mod gguf;
 pub mod quant;
 
 pub use error::{Error, Result};
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what the project's commands need, idempotently and quickly when already present.
+# Usage: scripts/setup.sh [native] [wasm] [browser] [npm]   (no argument = everything)
+#   native  - Rust host toolchain check (rustup/cargo come with the machine)
+#   wasm    - wasm32 target, wasm-bindgen-cli (pinned to the crate's wasm-bindgen), wasm-pack
+#   browser - Debian Chromium + chromedriver for headless tests
+#   npm     - the root package.json devDependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+WASM_PACK_VERSION=0.15.1
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot find the pinned wasm-bindgen version in Cargo.toml" >&2; exit 1; }
+
+want() { [ $# -eq 0 ] && return 0; local w; for w in "${WANTED[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+WANTED=("$@")
+say() { echo "setup: $*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root to run: $*"; exit 1; fi
+}
+
+if want native || [ ${#WANTED[@]} -eq 0 ]; then
+  command -v cargo >/dev/null || { say "cargo not found: install Rust with rustup first"; exit 1; }
+  command -v python3 >/dev/null || { say "python3 (with pip) is needed to fetch the test model"; exit 1; }
+fi
+
+if want wasm || [ ${#WANTED[@]} -eq 0 ]; then
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (several minutes, once)"
+    # --locked fails for this release: its lock pins a crate version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+  if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+    say "installing wasm-pack $WASM_PACK_VERSION (several minutes, once)"
+    cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+  fi
+fi
+
+if want browser || [ ${#WANTED[@]} -eq 0 ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    say "installing Debian chromium and chromium-driver"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+
+if want npm || [ ${#WANTED[@]} -eq 0 ]; then
+  # Reinstall when package.json or the lock changed since the last install.
+  stamp=node_modules/.wasm-chord-installed
+  if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+    say "installing npm devDependencies"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+    touch "$stamp"
+  fi
+fi
