@@ -155,6 +155,12 @@ pub enum Error {
         second_end: u64,
     },
 
+    #[error("GGUF metadata key '{key}' is missing")]
+    MissingKey { key: String },
+
+    #[error("could not allocate {bytes} bytes for {what}")]
+    AllocFailed { what: &'static str, bytes: u64 },
+
     // ---- quantized data ------------------------------------------------------------------
     #[error("{what}: buffer of {len} bytes is not a whole number of {type_name} blocks ({block_bytes} bytes each)")]
     PartialBlock {
@@ -162,6 +168,15 @@ pub enum Error {
         type_name: &'static str,
         len: usize,
         block_bytes: usize,
+    },
+
+    /// Like `PartialBlock`, for element (not byte) counts: an f32 input to a quantizer.
+    #[error("{what}: {len} elements are not a whole number of {type_name} blocks ({block_len} elements each)")]
+    PartialBlockElements {
+        what: &'static str,
+        type_name: &'static str,
+        len: usize,
+        block_len: usize,
     },
 
     #[error("{what}: length mismatch, {left} vs {right}")]
@@ -209,7 +224,9 @@ impl Error {
             MisalignedOffset { .. } => "GGUF_MISALIGNED_OFFSET",
             TensorOutOfBounds { .. } => "GGUF_TENSOR_OUT_OF_BOUNDS",
             TensorOverlap { .. } => "GGUF_TENSOR_OVERLAP",
-            PartialBlock { .. } => "PARTIAL_BLOCK",
+            MissingKey { .. } => "GGUF_MISSING_KEY",
+            AllocFailed { .. } => "GGUF_ALLOC_FAILED",
+            PartialBlock { .. } | PartialBlockElements { .. } => "PARTIAL_BLOCK",
             LengthMismatch { .. } => "LENGTH_MISMATCH",
             TypeRole { .. } => "TYPE_ROLE",
         }

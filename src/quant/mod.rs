@@ -2,6 +2,11 @@
 //! optimized kernel is tested against.
 
 pub mod blocks;
+pub mod reference;
 pub mod types;
+pub mod unpack;
 
+pub use reference::{
+    dequantize, quantize_activation, vec_dot, Activation, ActivationKind, OwnedActivation,
+};
 pub use types::{GgmlType, TypeInfo, TypeLookup, QK32, QK_K};
