@@ -191,6 +191,17 @@ pub enum Error {
         type_name: &'static str,
         role: &'static str,
     },
+
+    // ---- generation options and sampling -------------------------------------------------
+    #[error("invalid option {name} = {value}: expected {expected}")]
+    InvalidOption {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+
+    #[error("no token can be sampled: none of the {n_vocab} logits is a number")]
+    NoCandidates { n_vocab: usize },
 }
 
 impl Error {
@@ -229,6 +240,8 @@ impl Error {
             PartialBlock { .. } | PartialBlockElements { .. } => "PARTIAL_BLOCK",
             LengthMismatch { .. } => "LENGTH_MISMATCH",
             TypeRole { .. } => "TYPE_ROLE",
+            InvalidOption { .. } => "INVALID_OPTION",
+            NoCandidates { .. } => "NO_CANDIDATES",
         }
     }
 }

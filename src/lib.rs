@@ -6,9 +6,11 @@
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
 compile_error!("wasm-chord needs SIMD128: build with -C target-feature=+simd128 (see .cargo/config.toml; an environment RUSTFLAGS replaces it)");
 
+pub mod cpu;
 pub mod error;
 pub mod gguf;
 pub mod quant;
+pub mod sampler;
 
 pub use error::{Error, Result};
 
