@@ -17,6 +17,11 @@ fn streams_in_small_chunks() {
 }
 
 #[test]
+fn fills_chunks_in_place() {
+    gguf_small::fills_chunks_in_place();
+}
+
+#[test]
 fn bad_magic_and_truncation_are_typed() {
     gguf_small::bad_magic_and_truncation_are_typed();
 }

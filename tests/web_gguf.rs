@@ -19,6 +19,11 @@ fn streams_in_small_chunks() {
 }
 
 #[wasm_bindgen_test]
+fn fills_chunks_in_place() {
+    gguf_small::fills_chunks_in_place();
+}
+
+#[wasm_bindgen_test]
 fn bad_magic_and_truncation_are_typed() {
     gguf_small::bad_magic_and_truncation_are_typed();
 }

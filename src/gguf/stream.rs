@@ -96,20 +96,58 @@ impl GgufStream {
         r
     }
 
-    fn push_inner(&mut self, chunk: &[u8]) -> Result<StreamStatus> {
-        let received = self.received().saturating_add(chunk.len() as u64);
+    /// The zero-extra-copy form of [`push`](Self::push) for callers that write into memory
+    /// themselves (JavaScript copying a fetch chunk straight into wasm memory): grows the
+    /// buffer by `n` bytes and returns them to be filled; then call
+    /// [`commit_chunk`](Self::commit_chunk).
+    pub fn chunk_buffer(&mut self, n: usize) -> Result<&mut [u8]> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if let Err(e) = self.grow(n) {
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        let len = self.buf.len();
+        Ok(&mut self.buf[len - n..])
+    }
+
+    /// Processes the bytes written into the last [`chunk_buffer`](Self::chunk_buffer).
+    pub fn commit_chunk(&mut self) -> Result<StreamStatus> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let r = self.after_append();
+        if let Err(e) = &r {
+            self.failed = Some(e.clone());
+        }
+        r
+    }
+
+    fn grow(&mut self, n: usize) -> Result<()> {
+        let received = self.received().saturating_add(n as u64);
         if let Some(expected) = self.expected_len {
             if received > expected {
                 return Err(Error::BodyTooLong { received, expected });
             }
         }
-        self.buf
-            .try_reserve(chunk.len())
-            .map_err(|_| Error::AllocFailed {
-                what: "GGUF stream buffer",
-                bytes: received,
-            })?;
-        self.buf.extend_from_slice(chunk);
+        self.buf.try_reserve(n).map_err(|_| Error::AllocFailed {
+            what: "GGUF stream buffer",
+            bytes: received,
+        })?;
+        self.buf.resize(self.buf.len() + n, 0);
+        Ok(())
+    }
+
+    fn push_inner(&mut self, chunk: &[u8]) -> Result<StreamStatus> {
+        self.grow(chunk.len())?;
+        let len = self.buf.len();
+        self.buf[len - chunk.len()..].copy_from_slice(chunk);
+        self.after_append()
+    }
+
+    fn after_append(&mut self) -> Result<StreamStatus> {
+        let received = self.received();
         if self.header.is_some() {
             return Ok(StreamStatus::Body);
         }

@@ -7,7 +7,9 @@ use wasm_chord::quant::GgmlType;
 /// A two-tensor file: a 2×64 Q8_0 matrix (4 blocks of 34 bytes) and a 64-element F32 vector.
 pub fn small_file() -> Vec<u8> {
     let q8: Vec<u8> = (0..4 * 34).map(|i| (i * 7 % 251) as u8).collect();
-    let f32s: Vec<u8> = (0..64).flat_map(|i| (i as f32 * 0.5).to_le_bytes()).collect();
+    let f32s: Vec<u8> = (0..64)
+        .flat_map(|i| (i as f32 * 0.5).to_le_bytes())
+        .collect();
     let mut w = GgufWriter::new();
     w.kv("general.architecture", Value::String("llama".into()))
         .kv("general.alignment", Value::U32(32))
@@ -49,10 +51,48 @@ pub fn streams_in_small_chunks() {
     }
     let ready_at = ready_at.expect("header became ready");
     let data_start = s.header().expect("header").data_start as usize;
-    assert!(ready_at < data_start + 7 + data_start, "header ready late: {ready_at}");
+    assert!(
+        ready_at < data_start + 7 + data_start,
+        "header ready late: {ready_at}"
+    );
     let loaded = s.finish().expect("complete file");
     assert_eq!(loaded.bytes(), &bytes[..]);
     assert_eq!(loaded.tensors().count(), 2);
+}
+
+/// The fill-in-place path JavaScript uses (one copy, chunk → the model's buffer) behaves
+/// exactly like `push`.
+pub fn fills_chunks_in_place() {
+    let bytes = small_file();
+    let mut s = GgufStream::new(Some(bytes.len() as u64));
+    let mut statuses = Vec::new();
+    for chunk in bytes.chunks(13) {
+        s.chunk_buffer(chunk.len())
+            .expect("room")
+            .copy_from_slice(chunk);
+        statuses.push(s.commit_chunk().expect("valid chunk"));
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|&&st| st == StreamStatus::HeaderReady)
+            .count(),
+        1
+    );
+    let loaded = s.finish().expect("complete file");
+    assert_eq!(loaded.bytes(), &bytes[..]);
+
+    // Past the announced length: a typed error, and the stream stays failed.
+    let mut s = GgufStream::new(Some(bytes.len() as u64));
+    s.push(&bytes).expect("whole file");
+    assert_eq!(
+        s.chunk_buffer(1).expect_err("too long").code(),
+        "GGUF_TOO_LONG"
+    );
+    assert_eq!(
+        s.commit_chunk().expect_err("still failed").code(),
+        "GGUF_TOO_LONG"
+    );
 }
 
 pub fn bad_magic_and_truncation_are_typed() {
@@ -62,7 +102,10 @@ pub fn bad_magic_and_truncation_are_typed() {
     assert_eq!(e.code(), "GGUF_TENSOR_OUT_OF_BOUNDS", "{e}");
     let mut s = GgufStream::new(Some(bytes.len() as u64));
     s.push(truncated).expect("prefix is fine");
-    assert_eq!(s.finish().expect_err("ended early").code(), "GGUF_TRUNCATED");
+    assert_eq!(
+        s.finish().expect_err("ended early").code(),
+        "GGUF_TRUNCATED"
+    );
 
     bytes[0] = b'X';
     let e = GgufFile::parse(&bytes).expect_err("bad magic");
