@@ -1,0 +1,50 @@
+// Locates the llama.cpp build that node-llama-cpp@3.21.1 ships (tools/oracle), and the
+// llama.cpp sources it was built from (the git bundle inside the npm package), so the oracle
+// helpers compile against exactly the headers of the prebuilt libllama they link.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const ORACLE = join(REPO, "tools/oracle");
+export const NLC_VERSION = "3.21.1";
+const NLC = join(ORACLE, "node_modules/node-llama-cpp");
+
+export function requireOracleInstall() {
+  const pkg = join(NLC, "package.json");
+  if (!existsSync(pkg)) {
+    throw new Error(
+      `node-llama-cpp is not installed in ${ORACLE}.\n` +
+        `Run: (cd tools/oracle && npm ci --ignore-scripts)   # installs node-llama-cpp@${NLC_VERSION}`,
+    );
+  }
+  const v = JSON.parse(readFileSync(pkg, "utf8")).version;
+  if (v !== NLC_VERSION) throw new Error(`tools/oracle has node-llama-cpp ${v}, expected ${NLC_VERSION}`);
+  return NLC;
+}
+
+/** Directory holding the prebuilt CPU libllama for linux-x64. */
+export function llamaLibDir() {
+  requireOracleInstall();
+  const dir = join(ORACLE, "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
+  if (!existsSync(join(dir, "libllama.v0.4.0.so"))) throw new Error(`prebuilt libllama not found in ${dir}`);
+  return dir;
+}
+
+/** llama.cpp sources (checked out once from the bundle into tools/oracle/llama.cpp-src). */
+export function llamaSrcDir() {
+  const nlc = requireOracleInstall();
+  const dir = join(ORACLE, "llama.cpp-src");
+  if (!existsSync(join(dir, "include/llama.h"))) {
+    const bundle = join(nlc, "llama/gitRelease.bundle");
+    execFileSync("git", ["-c", "advice.detachedHead=false", "-c", "init.defaultBranch=main", "clone", "--quiet", bundle, dir], { stdio: "inherit" });
+  }
+  return dir;
+}
+
+export function llamaCppInfo() {
+  const nlc = requireOracleInstall();
+  const info = JSON.parse(readFileSync(join(nlc, "llama/llama.cpp.info.json"), "utf8"));
+  return `node-llama-cpp ${NLC_VERSION} (llama.cpp ${info.llamaCppGithubRepo} release ${info.tag}, prebuilt linux-x64 CPU)`;
+}
