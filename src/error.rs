@@ -202,6 +202,61 @@ pub enum Error {
 
     #[error("no token can be sampled: none of the {n_vocab} logits is a number")]
     NoCandidates { n_vocab: usize },
+
+    // ---- models and inference ------------------------------------------------------------
+    #[error("model architecture '{arch}' is not supported (supported: llama, gemma3)")]
+    UnsupportedArchitecture { arch: String },
+
+    #[error("model feature not supported: {feature}")]
+    UnsupportedModelFeature { feature: String },
+
+    #[error("invalid model configuration: {key} = {value}: {reason}")]
+    BadModelConfig {
+        key: String,
+        value: String,
+        reason: &'static str,
+    },
+
+    #[error("model tensor '{tensor}' is missing")]
+    MissingTensor { tensor: String },
+
+    #[error("model tensor '{tensor}' has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        tensor: String,
+        expected: Vec<u64>,
+        found: Vec<u64>,
+    },
+
+    #[error("model tensor '{tensor}' has type {type_name}, which cannot be used as {role}")]
+    TensorType {
+        tensor: String,
+        type_name: &'static str,
+        role: &'static str,
+    },
+
+    #[error("context overflow: {needed} tokens needed, but the context holds {n_ctx}")]
+    ContextOverflow { n_ctx: usize, needed: usize },
+
+    #[error("token id {token} is out of range: the vocabulary has {n_vocab} tokens")]
+    InvalidToken { token: u32, n_vocab: usize },
+
+    #[error("out of memory: could not allocate {bytes} bytes for {what}")]
+    OutOfMemory { what: &'static str, bytes: u64 },
+
+    // ---- tokenizer ----------------------------------------------------------------------
+    #[error("tokenizer.ggml.model '{model}' is not supported: wasm-chord implements 'llama' (SentencePiece) and 'gpt2' (byte-level BPE)")]
+    UnsupportedTokenizer { model: String },
+
+    #[error(
+        "tokenizer.ggml.pre '{pre}' is not a supported pre-tokenizer (supported: {supported})"
+    )]
+    UnknownPreTokenizer {
+        pre: String,
+        supported: &'static str,
+    },
+
+    #[error("invalid tokenizer vocabulary: {reason}")]
+    InvalidVocab { reason: String },
 }
 
 impl Error {
@@ -242,6 +297,18 @@ impl Error {
             TypeRole { .. } => "TYPE_ROLE",
             InvalidOption { .. } => "INVALID_OPTION",
             NoCandidates { .. } => "NO_CANDIDATES",
+            UnsupportedArchitecture { .. } => "UNSUPPORTED_ARCHITECTURE",
+            UnsupportedModelFeature { .. } => "UNSUPPORTED_MODEL_FEATURE",
+            BadModelConfig { .. } => "BAD_MODEL_CONFIG",
+            MissingTensor { .. } => "MISSING_TENSOR",
+            TensorShape { .. } => "TENSOR_SHAPE",
+            TensorType { .. } => "TENSOR_TYPE",
+            ContextOverflow { .. } => "CONTEXT_OVERFLOW",
+            InvalidToken { .. } => "INVALID_TOKEN",
+            OutOfMemory { .. } => "OUT_OF_MEMORY",
+            UnsupportedTokenizer { .. } => "TOKENIZER_UNSUPPORTED",
+            UnknownPreTokenizer { .. } => "TOKENIZER_UNKNOWN_PRE",
+            InvalidVocab { .. } => "TOKENIZER_INVALID_VOCAB",
         }
     }
 }

@@ -7,10 +7,13 @@
 compile_error!("wasm-chord needs SIMD128: build with -C target-feature=+simd128 (see .cargo/config.toml; an environment RUSTFLAGS replaces it)");
 
 pub mod cpu;
+pub mod engine;
 pub mod error;
 pub mod gguf;
+pub mod model;
 pub mod quant;
 pub mod sampler;
+pub mod tokenizer;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,111 @@
+//! Q5_K weights (`d, dmin: f16, scales: [u8; 12], qh: [u8; 32], qs: [u8; 128]`) · Q8_K
+//! activations: Q4_K plus a fifth bit (bit 2j / 2j+1 of `qh[l]` for the two 32-element halves
+//! of 64-element chunk j).
+
+use core::arch::wasm32::*;
+
+use super::q4_k::{mins16_from_8, mins_dot};
+use super::superblock::{Meta, SuperBlock};
+use super::util::{hsum_i32x4, load_f16};
+use crate::quant::blocks::BlockQ8K;
+use crate::quant::unpack::unpack_scale_min_k4;
+
+pub(super) struct Q5K;
+
+impl SuperBlock for Q5K {
+    const BYTES: usize = 176;
+    const HAS_MIN: bool = true;
+    #[inline(always)]
+    unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {
+        // SAFETY: d, dmin are bytes 0..4, scales 4..16; [u8; 12] has alignment 1.
+        let (d, dmin, packed) = unsafe {
+            (
+                load_f16(p),
+                load_f16(p.add(2)),
+                &*(p.add(4) as *const [u8; 12]),
+            )
+        };
+        let (sc, mn) = unpack_scale_min_k4(packed);
+        let mask = u16x8_splat(0x0F);
+        let one = u16x8_splat(1);
+        for j in 0..4 {
+            let s_lo = i16x8_splat(i16::from(sc[2 * j]));
+            let s_hi = i16x8_splat(i16::from(sc[2 * j + 1]));
+            for h in 0..4 {
+                // SAFETY: qh is bytes 16..48 (this reads 16 + 8h .. +8), qs bytes 48..176
+                // (this reads 48 + 32j + 8h .. +8 ≤ 176).
+                let (hb, v) = unsafe {
+                    (
+                        u16x8_load_extend_u8x8(p.add(16 + 8 * h)),
+                        u16x8_load_extend_u8x8(p.add(48 + 32 * j + 8 * h)),
+                    )
+                };
+                let b_lo = i16x8_shl(v128_and(u16x8_shr(hb, 2 * j as u32), one), 4);
+                let b_hi = i16x8_shl(v128_and(u16x8_shr(hb, 2 * j as u32 + 1), one), 4);
+                q[8 * j + h] = i16x8_mul(v128_or(v128_and(v, mask), b_lo), s_lo);
+                q[8 * j + 4 + h] = i16x8_mul(v128_or(u16x8_shr(v, 4), b_hi), s_hi);
+            }
+        }
+        Meta {
+            d,
+            dmin,
+            mins: mins16_from_8(mn),
+        }
+    }
+}
+
+/// Fused decode GEMV for Q5_K (as Q4_K's, plus the fifth bit): the `qh` bytes are loaded once
+/// per super-block, shifted so that bit 2j / 2j + 1 lands on bit 4 with one shift and mask.
+/// Bit-identical to the reference.
+pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
+    let row_bytes = nb * <Q5K as SuperBlock>::BYTES;
+    let mask = u16x8_splat(0x0F);
+    let b4 = u16x8_splat(16);
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(row_bytes)) {
+        let mut sumf = 0.0f32;
+        for (pb, yb) in row.chunks_exact(<Q5K as SuperBlock>::BYTES).zip(y) {
+            let p = pb.as_ptr();
+            // SAFETY: `pb` is one whole 176-byte super-block: d, dmin at 0..4, scales 4..16,
+            // qh 16..48 (four 8-byte loads).
+            let (d, dmin, packed, qh4) = unsafe {
+                (
+                    load_f16(p),
+                    load_f16(p.add(2)),
+                    &*(p.add(4) as *const [u8; 12]),
+                    [0, 1, 2, 3].map(|h| i16x8_shl(u16x8_load_extend_u8x8(p.add(16 + 8 * h)), 4)),
+                )
+            };
+            let (sc, mn) = unpack_scale_min_k4(packed);
+            let xp = yb.qs.as_ptr();
+            let mut isum = i32x4_splat(0);
+            for j in 0..4 {
+                let mut lo = i32x4_splat(0);
+                let mut hi = i32x4_splat(0);
+                for (h, &qh) in qh4.iter().enumerate() {
+                    // SAFETY: qs is bytes 48..176 (reads 48 + 32j + 8h .. +8); the activation
+                    // quants are 256 bytes (reads 64j + 8h and 64j + 32 + 8h, +8).
+                    let (v, xl, xh) = unsafe {
+                        (
+                            u16x8_load_extend_u8x8(p.add(48 + 32 * j + 8 * h)),
+                            i16x8_load_extend_i8x8(xp.add(64 * j + 8 * h)),
+                            i16x8_load_extend_i8x8(xp.add(64 * j + 32 + 8 * h)),
+                        )
+                    };
+                    let ql = v128_or(v128_and(v, mask), v128_and(u16x8_shr(qh, 2 * j as u32), b4));
+                    let qhi = v128_or(
+                        u16x8_shr(v, 4),
+                        v128_and(u16x8_shr(qh, 2 * j as u32 + 1), b4),
+                    );
+                    lo = i32x4_add(lo, i32x4_dot_i16x8(ql, xl));
+                    hi = i32x4_add(hi, i32x4_dot_i16x8(qhi, xh));
+                }
+                isum = i32x4_add(isum, i32x4_mul(lo, i32x4_splat(i32::from(sc[2 * j]))));
+                isum = i32x4_add(isum, i32x4_mul(hi, i32x4_splat(i32::from(sc[2 * j + 1]))));
+            }
+            let summs = hsum_i32x4(mins_dot(mn, yb)) as f32;
+            let isum = hsum_i32x4(isum) as f32;
+            sumf += (d * yb.d) * isum - (dmin * yb.d) * summs;
+        }
+        *o = sumf;
+    }
+}

@@ -1,0 +1,314 @@
+//! Model hyper-parameters, read only from GGUF metadata (`{arch}.*` keys), with llama.cpp's
+//! defaults and per-architecture constants where the file does not carry a value.
+
+use crate::error::{Error, Result};
+use crate::gguf::Metadata;
+
+/// The graphs this crate can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Llama 1/2/3.x, TinyLlama, SmolLM, Mistral-style GQA: RMSNorm, normal RoPE, SwiGLU.
+    Llama,
+    /// Gemma 3 (text): q/k norms, post-attention and post-FFN norms, GELU(tanh) gate,
+    /// embeddings scaled by √n_embd, interleaved sliding-window attention.
+    Gemma3,
+}
+
+impl Arch {
+    pub fn from_name(name: &str) -> Result<Arch> {
+        match name {
+            "llama" => Ok(Arch::Llama),
+            "gemma3" => Ok(Arch::Gemma3),
+            _ => Err(Error::UnsupportedArchitecture {
+                arch: name.to_owned(),
+            }),
+        }
+    }
+
+    /// The metadata key prefix (`general.architecture`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Gemma3 => "gemma3",
+        }
+    }
+}
+
+/// The gated FFN activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FfnActivation {
+    /// SiLU(gate) · up (Llama).
+    Silu,
+    /// GELU-tanh(gate) · up (Gemma).
+    GeluTanh,
+}
+
+/// Everything the forward pass needs to know about a model's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    pub n_vocab: usize,
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_ff: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    /// Per-head size of queries and keys.
+    pub head_dim: usize,
+    /// Per-head size of values.
+    pub head_dim_v: usize,
+    /// The context the model was trained with (`{arch}.context_length`).
+    pub n_ctx_train: usize,
+    pub rms_eps: f32,
+    /// Rotated dimensions per head (`{arch}.rope.dimension_count`, default `head_dim`).
+    pub n_rot: usize,
+    /// RoPE base of the full-attention layers.
+    pub rope_base: f32,
+    /// RoPE base of the sliding-window layers (Gemma 3: 10000, hardcoded as in llama.cpp).
+    pub rope_base_swa: f32,
+    /// Positions are multiplied by this (linear RoPE scaling: 1 / factor).
+    pub rope_freq_scale: f32,
+    /// NEOX-style RoPE (rotate the two halves of a head) instead of adjacent pairs.
+    pub rope_neox: bool,
+    /// Sliding-window size for the layers marked in `swa_layers`; `None`: all global.
+    pub sliding_window: Option<usize>,
+    /// Per layer: true when the layer uses the sliding window.
+    pub swa_layers: Vec<bool>,
+    /// Multiplies the queries before attention (Gemma: 1/√head_dim, applied to Q itself).
+    pub attn_scale: f32,
+    /// Multiplies the embedding rows (Gemma: √n_embd).
+    pub embed_scale: Option<f32>,
+    /// `c · tanh(logit / c)` on the output when set.
+    pub final_logit_softcap: Option<f32>,
+    pub ffn_act: FfnActivation,
+    /// Gemma: RMS norms on each query and key head.
+    pub qk_norm: bool,
+    /// Gemma: RMS norms on the attention and FFN outputs before the residual add.
+    pub post_norms: bool,
+}
+
+/// Gemma 3 hard-codes these in llama.cpp (`llama_model::load_hparams`, LLM_ARCH_GEMMA3): one
+/// global layer after every five sliding ones, and base 10000 on the sliding layers.
+const GEMMA3_SWA_PATTERN: usize = 6;
+const GEMMA3_ROPE_BASE_SWA: f32 = 10_000.0;
+
+impl ModelConfig {
+    /// Reads the configuration. `n_vocab` comes from the embedding tensor (the caller knows
+    /// its shape); everything else from metadata.
+    pub fn from_metadata(meta: &Metadata, n_vocab: usize) -> Result<ModelConfig> {
+        let arch = Arch::from_name(meta.get_str("general.architecture")?)?;
+        let a = arch.name();
+        let key = |k: &str| format!("{a}.{k}");
+        let get = |k: &str| -> Result<usize> { to_usize(&key(k), meta.get_uint(&key(k))?) };
+        let opt = |k: &str| -> Result<Option<usize>> {
+            if meta.contains_key(&key(k)) {
+                get(k).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let opt_f32 = |k: &str| -> Result<Option<f32>> {
+            match meta.get(&key(k)) {
+                None => Ok(None),
+                Some(v) => {
+                    v.as_float()
+                        .map(|x| Some(x as f32))
+                        .ok_or_else(|| Error::WrongValueType {
+                            key: key(k),
+                            expected: "float",
+                            found: v.type_name(),
+                        })
+                }
+            }
+        };
+
+        let n_embd = get("embedding_length")?;
+        let n_layer = get("block_count")?;
+        let n_ff = get("feed_forward_length")?;
+        let n_head = get("attention.head_count")?;
+        let n_head_kv = opt("attention.head_count_kv")?.unwrap_or(n_head);
+        let n_ctx_train = get("context_length")?;
+        positive(&key("embedding_length"), n_embd)?;
+        positive(&key("block_count"), n_layer)?;
+        positive(&key("feed_forward_length"), n_ff)?;
+        positive(&key("attention.head_count"), n_head)?;
+        positive(&key("attention.head_count_kv"), n_head_kv)?;
+        positive(&key("context_length"), n_ctx_train)?;
+        positive("vocabulary size (token_embd rows)", n_vocab)?;
+        if n_head % n_head_kv != 0 {
+            return Err(Error::BadModelConfig {
+                key: key("attention.head_count_kv"),
+                value: n_head_kv.to_string(),
+                reason: "must divide attention.head_count",
+            });
+        }
+        let default_hd = n_embd / n_head;
+        let head_dim = opt("attention.key_length")?.unwrap_or(default_hd);
+        let head_dim_v = opt("attention.value_length")?.unwrap_or(default_hd);
+        positive(&key("attention.key_length"), head_dim)?;
+        positive(&key("attention.value_length"), head_dim_v)?;
+        let n_rot = opt("rope.dimension_count")?.unwrap_or(head_dim);
+        if n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim {
+            return Err(Error::BadModelConfig {
+                key: key("rope.dimension_count"),
+                value: n_rot.to_string(),
+                reason: "must be even, non-zero and at most the key head size",
+            });
+        }
+        let rms_eps = opt_f32("attention.layer_norm_rms_epsilon")?.ok_or(Error::MissingKey {
+            key: key("attention.layer_norm_rms_epsilon"),
+        })?;
+        if !(rms_eps.is_finite() && rms_eps >= 0.0) {
+            return Err(bad_f32(&key("attention.layer_norm_rms_epsilon"), rms_eps));
+        }
+        let rope_base = opt_f32("rope.freq_base")?.unwrap_or(10_000.0);
+        if !(rope_base.is_finite() && rope_base > 0.0) {
+            return Err(bad_f32(&key("rope.freq_base"), rope_base));
+        }
+        let rope_freq_scale = rope_scaling(meta, a)?;
+
+        if let Some(n) = opt("expert_count")? {
+            if n > 0 {
+                return Err(Error::UnsupportedModelFeature {
+                    feature: format!("mixture of experts ({a}.expert_count = {n})"),
+                });
+            }
+        }
+
+        let mut cfg = ModelConfig {
+            arch,
+            n_vocab,
+            n_embd,
+            n_layer,
+            n_ff,
+            n_head,
+            n_head_kv,
+            head_dim,
+            head_dim_v,
+            n_ctx_train,
+            rms_eps,
+            n_rot,
+            rope_base,
+            rope_base_swa: rope_base,
+            rope_freq_scale,
+            rope_neox: false,
+            sliding_window: None,
+            swa_layers: vec![false; n_layer],
+            attn_scale: 1.0 / (head_dim as f32).sqrt(),
+            embed_scale: None,
+            final_logit_softcap: None,
+            ffn_act: FfnActivation::Silu,
+            qk_norm: false,
+            post_norms: false,
+        };
+        if arch == Arch::Gemma3 {
+            cfg.rope_neox = true;
+            cfg.ffn_act = FfnActivation::GeluTanh;
+            cfg.qk_norm = true;
+            cfg.post_norms = true;
+            cfg.embed_scale = Some((n_embd as f32).sqrt());
+            // llama.cpp: 1/√(n_embd/n_head) only for the 27B (62 layers), else 1/√head_dim.
+            cfg.attn_scale = if n_layer == 62 {
+                1.0 / ((n_embd / n_head) as f32).sqrt()
+            } else {
+                1.0 / (head_dim as f32).sqrt()
+            };
+            match opt("attention.sliding_window")? {
+                Some(w) if w > 0 => {
+                    cfg.sliding_window = Some(w);
+                    cfg.rope_base_swa = GEMMA3_ROPE_BASE_SWA;
+                    // Layer il is global when il % 6 == 5 (llama_hparams::set_swa_pattern).
+                    for (il, swa) in cfg.swa_layers.iter_mut().enumerate() {
+                        *swa = il % GEMMA3_SWA_PATTERN < GEMMA3_SWA_PATTERN - 1;
+                    }
+                    // llama.cpp applies the final soft-capping only in the non-SWA graph.
+                }
+                _ => {
+                    cfg.final_logit_softcap =
+                        opt_f32("final_logit_softcapping")?.filter(|&c| c > 0.0 && c.is_finite());
+                }
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The number of query/key/value features: `n_head · head_dim` etc.
+    pub fn q_dim(&self) -> usize {
+        self.n_head * self.head_dim
+    }
+    pub fn k_dim(&self) -> usize {
+        self.n_head_kv * self.head_dim
+    }
+    pub fn v_dim(&self) -> usize {
+        self.n_head_kv * self.head_dim_v
+    }
+    /// Query heads per key/value head.
+    pub fn gqa_group(&self) -> usize {
+        self.n_head / self.n_head_kv
+    }
+    /// The sliding window of layer `il`, `None` for a global layer.
+    pub fn window(&self, il: usize) -> Option<usize> {
+        match self.swa_layers.get(il) {
+            Some(true) => self.sliding_window,
+            _ => None,
+        }
+    }
+}
+
+/// Linear scaling (`rope.scaling.type = linear`, `rope.scaling.factor`) is a position
+/// multiplier; YaRN and the others change the rotation itself and are refused.
+fn rope_scaling(meta: &Metadata, a: &str) -> Result<f32> {
+    let ty_key = format!("{a}.rope.scaling.type");
+    let factor_key = format!("{a}.rope.scaling.factor");
+    let factor = match meta.get(&factor_key) {
+        None => None,
+        Some(v) => Some(v.as_float().ok_or_else(|| Error::WrongValueType {
+            key: factor_key.clone(),
+            expected: "float",
+            found: v.type_name(),
+        })? as f32),
+    };
+    let ty = meta.opt_str(&ty_key)?;
+    match (ty, factor) {
+        (None | Some("none"), _) => Ok(1.0),
+        (Some("linear"), None) => Ok(1.0),
+        (Some("linear"), Some(f)) if f == 0.0 || f == 1.0 => Ok(1.0),
+        (Some("linear"), Some(f)) if f.is_finite() && f > 0.0 => Ok(1.0 / f),
+        (Some("linear"), Some(f)) => Err(bad_f32(&factor_key, f)),
+        (Some(other), _) => Err(Error::UnsupportedModelFeature {
+            feature: format!("RoPE scaling type '{other}' ({ty_key})"),
+        }),
+    }
+}
+
+fn to_usize(key: &str, v: u64) -> Result<usize> {
+    // Every size we accept must also be small enough to allocate; 2^31 is far beyond any
+    // real model dimension and keeps products of two sizes inside u64.
+    if v > (1 << 31) {
+        return Err(Error::BadModelConfig {
+            key: key.to_owned(),
+            value: v.to_string(),
+            reason: "too large",
+        });
+    }
+    Ok(v as usize)
+}
+
+fn positive(key: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        return Err(Error::BadModelConfig {
+            key: key.to_owned(),
+            value: "0".into(),
+            reason: "must be at least 1",
+        });
+    }
+    Ok(())
+}
+
+fn bad_f32(key: &str, v: f32) -> Error {
+    Error::BadModelConfig {
+        key: key.to_owned(),
+        value: v.to_string(),
+        reason: "must be a finite positive number",
+    }
+}

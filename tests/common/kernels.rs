@@ -1,0 +1,680 @@
+//! Kernel tests shared by the wasm runners (tests/node_kernels.rs under Node, tests/web_kernels.rs
+//! in headless Chromium) and the native runner (tests/cpu_kernels.rs). In wasm, `cpu::matmul`
+//! runs the SIMD128 kernels and `cpu::matmul_reference` the scalar reference; natively both
+//! are the reference, so there these tests check the dispatch, validation and the oracle.
+//!
+//! `kernel_tests!(attr)` expands every test below into a function carrying `#[attr]`.
+
+#![allow(dead_code)]
+
+use wasm_chord::cpu::{self, Activations};
+use wasm_chord::quant::blocks::{BlockQ8K, BlockQ8_0};
+use wasm_chord::quant::reference;
+use wasm_chord::quant::{GgmlType, QK32, QK_K};
+use wasm_chord::Error;
+
+/// xorshift64*: deterministic, no dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn byte(&mut self) -> u8 {
+        (self.next_u64() >> 56) as u8
+    }
+    /// Uniform in [-1, 1).
+    pub fn unit(&mut self) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    /// A finite f16 bit pattern (any sign, exponent < 31: normals, subnormals, zeros).
+    pub fn finite_f16(&mut self) -> [u8; 2] {
+        let mut h = (self.next_u64() >> 48) as u16;
+        if h & 0x7c00 == 0x7c00 {
+            h &= !0x4000;
+        }
+        h.to_le_bytes()
+    }
+    /// A "typical" scale: small positive or negative f16.
+    pub fn scale_f16(&mut self) -> [u8; 2] {
+        half::f16::from_f32(self.unit() * 0.02)
+            .to_bits()
+            .to_le_bytes()
+    }
+}
+
+pub const ALL_WEIGHT_TYPES: [GgmlType; 13] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+/// Byte offsets of the f16 scale fields inside a block (ggml-common.h).
+fn scale_fields(ty: GgmlType) -> &'static [usize] {
+    use GgmlType as T;
+    match ty {
+        T::Q4_0 | T::Q5_0 | T::Q8_0 => &[0],
+        T::Q4_1 | T::Q5_1 | T::Q4_K | T::Q5_K => &[0, 2],
+        T::Q2_K => &[80, 82],
+        T::Q3_K => &[108],
+        T::Q6_K => &[208],
+        _ => &[],
+    }
+}
+
+/// Random weights: random quant bytes; scales random finite f16 (`wild`: any finite bit
+/// pattern including subnormals and huge values) or typical small ones.
+pub fn random_weights(
+    rng: &mut Rng,
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    wild: bool,
+) -> Vec<u8> {
+    let nb = rows * cols / ty.block_len();
+    let bb = ty.block_bytes();
+    let mut w = vec![0u8; nb * bb];
+    match ty {
+        GgmlType::F32 => {
+            for c in w.chunks_exact_mut(4) {
+                c.copy_from_slice(&(rng.unit() * 3.0).to_le_bytes());
+            }
+        }
+        GgmlType::F16 => {
+            for c in w.chunks_exact_mut(2) {
+                let b = if wild {
+                    rng.finite_f16()
+                } else {
+                    half::f16::from_f32(rng.unit()).to_bits().to_le_bytes()
+                };
+                c.copy_from_slice(&b);
+            }
+        }
+        GgmlType::BF16 => {
+            for c in w.chunks_exact_mut(2) {
+                c.copy_from_slice(&((rng.unit().to_bits() >> 16) as u16).to_le_bytes());
+            }
+        }
+        _ => {
+            for b in w.iter_mut() {
+                *b = rng.byte();
+            }
+            for blk in w.chunks_exact_mut(bb) {
+                for &off in scale_fields(ty) {
+                    let s = if wild {
+                        rng.finite_f16()
+                    } else {
+                        rng.scale_f16()
+                    };
+                    blk[off..off + 2].copy_from_slice(&s);
+                }
+            }
+        }
+    }
+    w
+}
+
+/// ggml's test vector `0.1 + 2·cos(i + t)`, row t of n.
+pub fn test_activations(cols: usize, n: usize) -> Vec<f32> {
+    (0..n)
+        .flat_map(|t| (0..cols).map(move |i| (0.1 + 2.0 * ((i + t) as f64).cos()) as f32))
+        .collect()
+}
+
+pub fn random_activations(rng: &mut Rng, len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let scale = [1e-3f32, 0.1, 1.0, 30.0][i / 256 % 4];
+            rng.unit() * scale
+        })
+        .collect()
+}
+
+/// Bitwise equality, NaN equal to NaN.
+fn same(a: f32, b: f32) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// `cpu::matmul` against `cpu::matmul_reference`. Quantized types must agree bit for bit
+/// (the kernels add the same block terms in the same order); float types, whose SIMD sums
+/// run in f64 lanes, within 1e-6 relative of Σ|w·x|.
+pub fn check_against_reference(
+    ty: GgmlType,
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    n: usize,
+    what: &str,
+) {
+    let act = cpu::quantize_activations(ty, x, n).unwrap();
+    let mut got = vec![f32::NAN; n * rows];
+    let mut want = vec![f32::NAN; n * rows];
+    cpu::matmul(ty, w, rows, cols, &act, &mut got).unwrap();
+    cpu::matmul_reference(ty, w, rows, cols, &act, &mut want).unwrap();
+    for (i, (&g, &r)) in got.iter().zip(&want).enumerate() {
+        let ok = if ty.is_quantized() {
+            same(g, r)
+        } else {
+            let (t, row) = (i / rows, i % rows);
+            let mut deq = vec![0f32; cols];
+            reference::dequantize(
+                ty,
+                &w[row * cols * ty.block_bytes()..][..cols * ty.block_bytes()],
+                &mut deq,
+            )
+            .unwrap();
+            let mag: f64 = deq
+                .iter()
+                .zip(&x[t * cols..][..cols])
+                .map(|(a, b)| f64::from(a * b).abs())
+                .sum();
+            same(g, r) || f64::from(g - r).abs() <= 1e-6 * mag.max(f64::MIN_POSITIVE)
+        };
+        assert!(ok, "{what}: {ty} rows={rows} cols={cols} n={n}: output {i} (token {}, row {}) = {g:e}, reference {r:e}", i / rows, i % rows);
+    }
+}
+
+// ---- activation quantizers ----------------------------------------------------------------
+
+/// Inputs that exercise rounding: ties under d = 1 (max 127), zeros, tiny and huge scales.
+fn quantizer_inputs(rng: &mut Rng, len: usize) -> Vec<f32> {
+    let mut x = random_activations(rng, len);
+    // One 256-block of exact halves with max 127: ties for both roundings.
+    if len >= 256 {
+        for (i, v) in x[..256].iter_mut().enumerate() {
+            *v = (i % 254) as f32 - 126.5;
+        }
+        x[0] = 127.0;
+    }
+    // An all-zero block and a single-value block.
+    if len >= 768 {
+        x[256..512].fill(0.0);
+        x[512..768].fill(0.0);
+        x[600] = -3.25;
+    }
+    x
+}
+
+pub fn quantize_q8_0_matches_reference() {
+    let mut rng = Rng::new(1);
+    for len in [32, 64, 256, 1024, 2048 + 32, 4096] {
+        let x = quantizer_inputs(&mut rng, len);
+        let mut got = vec![
+            BlockQ8_0 {
+                d: [0; 2],
+                qs: [0; 32]
+            };
+            len / QK32
+        ];
+        let mut want = got.clone();
+        cpu::quantize_q8_0(&x, &mut got).unwrap();
+        reference::quantize_q8_0(&x, &mut want).unwrap();
+        for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "len {len} block {b}");
+        }
+    }
+}
+
+pub fn quantize_q8_k_matches_reference() {
+    let mut rng = Rng::new(2);
+    for len in [256, 512, 1024, 2048, 4096] {
+        let x = quantizer_inputs(&mut rng, len);
+        let zero = BlockQ8K {
+            d: 0.0,
+            qs: [0; 256],
+            bsums: [0; 16],
+        };
+        let mut got = vec![zero; len / QK_K];
+        let mut want = got.clone();
+        cpu::quantize_q8_k(&x, &mut got).unwrap();
+        reference::quantize_q8_k(&x, &mut want).unwrap();
+        for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.d.to_bits(), w.d.to_bits(), "len {len} block {b} d");
+            assert_eq!(g.qs, w.qs, "len {len} block {b} qs");
+            assert_eq!(g.bsums, w.bsums, "len {len} block {b} bsums");
+        }
+    }
+}
+
+pub fn activations_hold_every_row() {
+    let mut rng = Rng::new(3);
+    let (n, k) = (3, 512);
+    let x = quantizer_inputs(&mut rng, n * k);
+    let a = cpu::quantize_activations(GgmlType::Q5_0, &x, n).unwrap();
+    assert_eq!((a.ty(), a.n(), a.k()), (Some(GgmlType::Q8_0), n, k));
+    assert_eq!(
+        a.q8_0(),
+        reference::quantize_q8_0_vec(&x).unwrap().as_slice()
+    );
+    let a = cpu::quantize_activations(GgmlType::Q6_K, &x, n).unwrap();
+    assert_eq!((a.ty(), a.n(), a.k()), (Some(GgmlType::Q8_K), n, k));
+    assert_eq!(
+        a.q8_k(),
+        reference::quantize_q8_k_vec(&x).unwrap().as_slice()
+    );
+    let a = cpu::quantize_activations(GgmlType::F16, &x, n).unwrap();
+    assert_eq!((a.ty(), a.f32()), (Some(GgmlType::F32), x.as_slice()));
+}
+
+// ---- products on random blocks --------------------------------------------------------------
+
+pub fn matmul_random_blocks_match_reference() {
+    let mut rng = Rng::new(4);
+    for ty in ALL_WEIGHT_TYPES {
+        let bl = ty.block_len().max(8);
+        for (rows, nblk) in [(1, 1), (3, 2), (4, 3), (5, 5), (9, 20), (13, 8)] {
+            let cols = if ty.is_quantized() {
+                nblk * ty.block_len()
+            } else {
+                nblk * bl + 3
+            };
+            let w = random_weights(&mut rng, ty, rows, cols, false);
+            for n in [1, 2, 3, 5] {
+                let x = random_activations(&mut rng, n * cols);
+                check_against_reference(ty, &w, rows, cols, &x, n, "random blocks");
+            }
+        }
+    }
+}
+
+/// Any finite f16 scale, including subnormal and huge ones, and (for F16) every class of
+/// value: the kernels' own f16 conversion must agree with the reference's.
+pub fn matmul_wild_scales_match_reference() {
+    let mut rng = Rng::new(5);
+    for ty in ALL_WEIGHT_TYPES {
+        let cols = if ty.is_quantized() {
+            2 * ty.block_len()
+        } else {
+            40
+        };
+        let rows = 7;
+        let w = random_weights(&mut rng, ty, rows, cols, true);
+        for n in [1, 2] {
+            let x = random_activations(&mut rng, n * cols);
+            check_against_reference(ty, &w, rows, cols, &x, n, "wild scales");
+        }
+    }
+}
+
+/// Every f16 bit pattern through the F16 kernels (SIMD lanes and the scalar tail), against
+/// unit activations so each output is exactly one weight.
+pub fn f16_weights_every_bit_pattern() {
+    for cols in [8usize, 1] {
+        let rows = 65536 / cols;
+        let w: Vec<u8> = (0..=u16::MAX).flat_map(|h| h.to_le_bytes()).collect();
+        let n = cols;
+        let x: Vec<f32> = (0..n * cols)
+            .map(|i| if i % cols == i / cols { 1.0 } else { 0.0 })
+            .collect();
+        check_against_reference(GgmlType::F16, &w, rows, cols, &x, n, "f16 bit patterns");
+    }
+}
+
+// ---- products on real blocks, and the independent oracle ----------------------------------
+
+pub struct Fixture {
+    pub name: &'static str,
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    pub n: usize,
+    pub weights: &'static [u8],
+    /// `dequantize(W) · x_t` in f64 by gguf-py, token-major.
+    pub expected: Vec<f64>,
+}
+
+macro_rules! fixture_files {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kernels/", $name, ".bin")) as &'static [u8])),*]
+    };
+}
+
+pub fn fixtures() -> Vec<Fixture> {
+    let files = fixture_files![
+        "gemma_q8_0_attn_v",
+        "gemma_q8_0_token_embd",
+        "gemma_q5_0_ffn_up",
+        "gemma_q5_0_attn_k",
+        "gemma_q4_k_attn_output",
+        "gemma_q4_k_ffn_down",
+        "gemma_q6_k_ffn_down",
+        "random_q4_0",
+        "random_q4_1",
+        "random_q5_1",
+        "random_q2_k",
+        "random_q3_k",
+        "random_q5_k",
+        "random_f16",
+        "random_f32",
+    ];
+    files
+        .iter()
+        .map(|&(name, bytes)| {
+            let u =
+                |i: usize| u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+            let (id, rows, cols, n, wlen) = (u(0), u(1), u(2), u(3), u(4));
+            let ty = match GgmlType::lookup(id as u32) {
+                wasm_chord::quant::TypeLookup::Supported(t) => t,
+                other => panic!("{name}: type id {id}: {other:?}"),
+            };
+            let weights = &bytes[20..20 + wlen];
+            let expected: Vec<f64> = bytes[20 + wlen..]
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            assert_eq!(expected.len(), n * rows, "{name}");
+            Fixture {
+                name,
+                ty,
+                rows,
+                cols,
+                n,
+                weights,
+                expected,
+            }
+        })
+        .collect()
+}
+
+pub fn nmse(got: &[f32], want: &[f64]) -> f64 {
+    let err: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(&g, &w)| (f64::from(g) - w).powi(2))
+        .sum();
+    let norm: f64 = want.iter().map(|w| w * w).sum();
+    err / norm
+}
+
+pub fn real_blocks_match_reference() {
+    for f in fixtures() {
+        let x = test_activations(f.cols, f.n);
+        for n in 1..=f.n {
+            check_against_reference(f.ty, f.weights, f.rows, f.cols, &x[..n * f.cols], n, f.name);
+        }
+        // Ragged: the first rows only, and a prefix of each row's blocks.
+        let rows = f.rows - 1;
+        check_against_reference(
+            f.ty,
+            &f.weights[..rows * f.weights.len() / f.rows],
+            rows,
+            f.cols,
+            &x,
+            f.n,
+            f.name,
+        );
+    }
+}
+
+/// The products against gguf-py's dequantization in f64: NMSE ≤ 5e-4 (ggml's
+/// test-backend-ops bound). The error is the activation quantization (Q8_0 / Q8_K).
+pub fn real_blocks_match_independent_oracle() {
+    for f in fixtures() {
+        let x = test_activations(f.cols, f.n);
+        let act = cpu::quantize_activations(f.ty, &x, f.n).unwrap();
+        let mut out = vec![0f32; f.n * f.rows];
+        cpu::matmul(f.ty, f.weights, f.rows, f.cols, &act, &mut out).unwrap();
+        let e = nmse(&out, &f.expected);
+        assert!(e <= 5e-4, "{}: NMSE {e:e} > 5e-4", f.name);
+        // The decode path (one row at a time) too.
+        let act1 = cpu::quantize_activations(f.ty, &x[..f.cols], 1).unwrap();
+        let mut out1 = vec![0f32; f.rows];
+        cpu::matvec(f.ty, f.weights, f.rows, f.cols, &act1, &mut out1).unwrap();
+        assert_eq!(out1, out[..f.rows], "{}: matvec vs matmul row 0", f.name);
+    }
+}
+
+// ---- argument validation ------------------------------------------------------------------
+
+pub fn bad_arguments_are_typed_errors() {
+    let mut rng = Rng::new(6);
+    let (rows, cols) = (4, 64);
+    let w = random_weights(&mut rng, GgmlType::Q8_0, rows, cols, false);
+    let x = random_activations(&mut rng, cols);
+    let act = cpu::quantize_activations(GgmlType::Q8_0, &x, 1).unwrap();
+    let mut out = vec![0f32; rows];
+    // Wrong activation format.
+    let act_k =
+        cpu::quantize_activations(GgmlType::Q4_K, &random_activations(&mut rng, 256), 1).unwrap();
+    let e = cpu::matmul(GgmlType::Q8_0, &w, rows, cols, &act_k, &mut out).unwrap_err();
+    assert_eq!(e.code(), "TYPE_ROLE", "{e}");
+    // Weights of the wrong length, and not whole blocks.
+    let e = cpu::matmul(
+        GgmlType::Q8_0,
+        &w[..w.len() - 34],
+        rows,
+        cols,
+        &act,
+        &mut out,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+    let e = cpu::matmul(
+        GgmlType::Q8_0,
+        &w[..w.len() - 1],
+        rows,
+        cols,
+        &act,
+        &mut out,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::PartialBlock { .. }), "{e}");
+    // Output of the wrong length.
+    let e = cpu::matmul(GgmlType::Q8_0, &w, rows, cols, &act, &mut out[..3]).unwrap_err();
+    assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+    // Columns that are not whole blocks.
+    let e = cpu::quantize_activations(GgmlType::Q8_0, &x[..40], 1).unwrap_err();
+    assert_eq!(e.code(), "PARTIAL_BLOCK", "{e}");
+    let e = cpu::quantize_activations(GgmlType::Q6_K, &x, 1).unwrap_err();
+    assert_eq!(e.code(), "PARTIAL_BLOCK", "{e}");
+    // Activations that do not split into n rows; matvec with two rows.
+    let e = cpu::quantize_activations(GgmlType::Q8_0, &x, 3).unwrap_err();
+    assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+    let act2 =
+        cpu::quantize_activations(GgmlType::Q8_0, &random_activations(&mut rng, 2 * cols), 2)
+            .unwrap();
+    let mut out2 = vec![0f32; 2 * rows];
+    assert!(cpu::matvec(GgmlType::Q8_0, &w, rows, cols, &act2, &mut out2).is_err());
+    assert!(cpu::matmul(GgmlType::Q8_0, &w, rows, cols, &act2, &mut out2).is_ok());
+    // Q8_K is not a weight type; an empty Activations has no type.
+    assert_eq!(
+        cpu::activation_type(GgmlType::Q8_K).unwrap_err().code(),
+        "TYPE_ROLE"
+    );
+    let e = cpu::matmul(
+        GgmlType::Q8_0,
+        &w,
+        rows,
+        cols,
+        &Activations::new(),
+        &mut out,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "TYPE_ROLE", "{e}");
+}
+
+macro_rules! kernel_tests {
+    ($attr:path) => {
+        kernel_tests!(@each $attr;
+            quantize_q8_0_matches_reference,
+            quantize_q8_k_matches_reference,
+            activations_hold_every_row,
+            matmul_random_blocks_match_reference,
+            matmul_wild_scales_match_reference,
+            f16_weights_every_bit_pattern,
+            real_blocks_match_reference,
+            real_blocks_match_independent_oracle,
+            bad_arguments_are_typed_errors,
+            f32_ops_match_reference,
+            rope_matches_reference,
+        );
+    };
+    (@each $attr:path; $($name:ident),* $(,)?) => {
+        $(
+            #[$attr]
+            fn $name() {
+                common::kernels::$name();
+            }
+        )*
+    };
+}
+
+// ---- f32 ops ------------------------------------------------------------------------------
+
+fn close(got: f32, want: f64, rel: f64, abs: f64) -> bool {
+    (f64::from(got) - want).abs() <= rel * want.abs() + abs
+}
+
+fn op_inputs(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| rng.unit() * [0.01f32, 1.0, 8.0, 40.0][i % 4])
+        .collect()
+}
+
+pub fn f32_ops_match_reference() {
+    use wasm_chord::cpu::ops_reference as r;
+    let mut rng = Rng::new(7);
+    for n in [1usize, 3, 4, 7, 64, 257, 640, 2048] {
+        let a = op_inputs(&mut rng, n);
+        let b = op_inputs(&mut rng, n);
+        let w: Vec<f32> = (0..n).map(|_| 1.0 + rng.unit()).collect();
+        // dot: same products, f64 sums in a different order.
+        let mag: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(x * y).abs()).sum();
+        let (got, want) = (cpu::dot(&a, &b).unwrap(), r::dot(&a, &b));
+        assert!(
+            close(got, f64::from(want), 1e-6, 1e-6 * mag),
+            "dot n={n}: {got} vs {want}"
+        );
+        // axpy: elementwise, identical.
+        let mut y1 = b.clone();
+        let mut y2 = b.clone();
+        cpu::axpy(0.37, &a, &mut y1).unwrap();
+        r::axpy(0.37, &a, &mut y2);
+        assert_eq!(y1, y2, "axpy n={n}");
+        // rmsnorm
+        let mut o1 = vec![0f32; n];
+        let mut o2 = vec![0f32; n];
+        cpu::rmsnorm(&a, &w, 1e-6, &mut o1).unwrap();
+        r::rmsnorm(&a, &w, 1e-6, &mut o2);
+        for (i, (&g, &e)) in o1.iter().zip(&o2).enumerate() {
+            assert!(
+                close(g, f64::from(e), 1e-6, 0.0),
+                "rmsnorm n={n} [{i}]: {g} vs {e}"
+            );
+        }
+        // softmax against f64
+        let mut s1 = a.clone();
+        cpu::softmax(&mut s1);
+        // The argument x − max is rounded to f32 by both implementations; from there on,
+        // compare with f64.
+        let max = a.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let z: f64 = a.iter().map(|&v| f64::from(v - max).exp()).sum();
+        for (i, (&g, &v)) in s1.iter().zip(&a).enumerate() {
+            let e = f64::from(v - max).exp() / z;
+            assert!(close(g, e, 2e-6, 1e-30), "softmax n={n} [{i}]: {g} vs {e}");
+        }
+        let mut s2 = a.clone();
+        r::softmax(&mut s2);
+        for (&g, &e) in s1.iter().zip(&s2) {
+            assert!(
+                close(g, f64::from(e), 2e-6, 1e-30),
+                "softmax vs reference n={n}"
+            );
+        }
+        // gelu / silu against f64 (the textbook tanh form) and the reference.
+        let mut g1 = a.clone();
+        let mut g2 = a.clone();
+        cpu::gelu(&mut g1);
+        r::gelu(&mut g2);
+        let mut s1 = a.clone();
+        let mut s2 = a.clone();
+        cpu::silu(&mut s1);
+        r::silu(&mut s2);
+        for i in 0..n {
+            let x = f64::from(a[i]);
+            let u = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
+            let ge = 0.5 * x * (1.0 + u.tanh());
+            let se = x / (1.0 + (-x).exp());
+            assert!(
+                close(g1[i], ge, 1e-6, 1e-6 * x.abs().max(1e-30)),
+                "gelu({x}) = {} vs {ge}",
+                g1[i]
+            );
+            assert!(
+                close(g1[i], f64::from(g2[i]), 1e-6, 1e-30),
+                "gelu vs reference at {x}"
+            );
+            assert!(
+                close(s1[i], se, 1e-6, 1e-6 * x.abs().max(1e-30)),
+                "silu({x}) = {} vs {se}",
+                s1[i]
+            );
+            assert!(
+                close(s1[i], f64::from(s2[i]), 1e-6, 1e-30),
+                "silu vs reference at {x}"
+            );
+        }
+    }
+    // exp range: large negative inputs flush to (almost) 0, large positive stay finite.
+    let mut x = vec![-200.0f32, -87.0, -10.0, 0.0, 10.0, 80.0];
+    cpu::softmax(&mut x);
+    assert!(x.iter().all(|v| v.is_finite() && *v >= 0.0));
+    assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+}
+
+pub fn rope_matches_reference() {
+    use wasm_chord::cpu::ops_reference as r;
+    let mut rng = Rng::new(8);
+    for (head_dim, heads) in [(256usize, 4usize), (64, 3), (6, 2), (2, 1)] {
+        for pos in [0usize, 1, 17, 4095] {
+            for neox in [true, false] {
+                let x = op_inputs(&mut rng, head_dim * heads);
+                let mut got = x.clone();
+                cpu::rope(&mut got, head_dim, pos, 10_000.0, 1.0, neox).unwrap();
+                let (c, s) = r::rope_angles(head_dim, pos, 10_000.0, 1.0);
+                let mut want = x.clone();
+                r::rope(&mut want, head_dim, &c, &s, neox);
+                assert_eq!(got, want, "rope d={head_dim} pos={pos} neox={neox}");
+                // Against f64: rotation of each pair by θ_i.
+                let half = head_dim / 2;
+                for (h, head) in x.chunks_exact(head_dim).enumerate() {
+                    for i in 0..half {
+                        let (ia, ib) = if neox {
+                            (i, i + half)
+                        } else {
+                            (2 * i, 2 * i + 1)
+                        };
+                        let th = pos as f64 * 10_000f64.powf(-2.0 * i as f64 / head_dim as f64);
+                        let (a, b) = (f64::from(head[ia]), f64::from(head[ib]));
+                        let ea = a * th.cos() - b * th.sin();
+                        let m = a.abs() + b.abs();
+                        let g = got[h * head_dim + ia];
+                        assert!(
+                            close(g, ea, 0.0, 1e-6 * m + 1e-30),
+                            "rope vs f64: {g} vs {ea}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(cpu::rope(&mut [0.0; 6], 4, 0, 1e4, 1.0, true).is_err());
+    assert!(cpu::rope(&mut [0.0; 6], 3, 0, 1e4, 1.0, true).is_err());
+}

@@ -1,0 +1,4 @@
+//! Code shared by several test binaries (each includes it with `#[macro_use] mod common;`).
+
+#[macro_use]
+pub mod kernels;

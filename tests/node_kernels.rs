@@ -1,0 +1,17 @@
+//! The SIMD128 kernels against the scalar reference and the gguf-py oracle, under Node
+//! (`wasm-pack test --node`). The tests themselves live in tests/common/kernels.rs.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod common;
+
+use wasm_bindgen_test::wasm_bindgen_test;
+
+kernel_tests!(wasm_bindgen_test);
+
+/// The products above ran the SIMD128 kernels, not the scalar fallback.
+#[wasm_bindgen_test]
+fn backend_is_simd128() {
+    let b = wasm_chord::cpu::BACKEND;
+    assert!(b == "simd128" || b == "simd128+relaxed", "{b}");
+}
