@@ -203,6 +203,12 @@ pub enum Error {
     #[error("no token can be sampled: none of the {n_vocab} logits is a number")]
     NoCandidates { n_vocab: usize },
 
+    #[error("chat template failed: {reason}")]
+    ChatTemplate { reason: String },
+
+    #[error("the model has no chat template (tokenizer.chat_template); pass one with the `template` option")]
+    NoChatTemplate,
+
     // ---- models and inference ------------------------------------------------------------
     #[error("model architecture '{arch}' is not supported (supported: llama, gemma3)")]
     UnsupportedArchitecture { arch: String },
@@ -297,6 +303,8 @@ impl Error {
             TypeRole { .. } => "TYPE_ROLE",
             InvalidOption { .. } => "INVALID_OPTION",
             NoCandidates { .. } => "NO_CANDIDATES",
+            ChatTemplate { .. } => "CHAT_TEMPLATE_ERROR",
+            NoChatTemplate => "NO_CHAT_TEMPLATE",
             UnsupportedArchitecture { .. } => "UNSUPPORTED_ARCHITECTURE",
             UnsupportedModelFeature { .. } => "UNSUPPORTED_MODEL_FEATURE",
             BadModelConfig { .. } => "BAD_MODEL_CONFIG",

@@ -8,6 +8,7 @@ compile_error!("wasm-chord needs SIMD128: build with -C target-feature=+simd128 
 
 pub mod cpu;
 pub mod engine;
+pub mod chat_template;
 pub mod error;
 pub mod gguf;
 pub mod model;
