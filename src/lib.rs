@@ -6,9 +6,9 @@
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
 compile_error!("wasm-chord needs SIMD128: build with -C target-feature=+simd128 (see .cargo/config.toml; an environment RUSTFLAGS replaces it)");
 
+pub mod chat_template;
 pub mod cpu;
 pub mod engine;
-pub mod chat_template;
 pub mod error;
 pub mod gguf;
 pub mod model;

@@ -6,19 +6,21 @@
 //! tokenizer and one session for callers (the JS wrapper, the `generate` example) that want a
 //! single object.
 
+pub mod generation;
 pub mod stop;
 pub mod text;
 pub mod time;
 
 use std::sync::Arc;
 
+pub use generation::{Generation, Step};
 pub use stop::{StopMatcher, StopStep};
 pub use text::Utf8Stream;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gguf::LoadedGguf;
 use crate::model::{Model, ModelOptions, Session, SessionOptions};
-use crate::sampler::{Sampler, SamplerConfig};
+use crate::sampler::SamplerConfig;
 use crate::tokenizer::Tokenizer;
 
 /// How to generate.
@@ -93,8 +95,9 @@ pub struct Timings {
     /// Prompt tokens actually evaluated (the reused prefix excluded).
     pub prefill_tokens: usize,
     pub prefill_ms: f64,
-    /// Tokens evaluated one by one.
+    /// Tokens evaluated one by one (every generated token but the last).
     pub decode_tokens: usize,
+    /// From the first sampling to the end: evaluation, sampling, text and callbacks.
     pub decode_ms: f64,
     /// Time spent choosing tokens and decoding text (included in `decode_ms`).
     pub sample_ms: f64,
@@ -133,7 +136,7 @@ pub struct GenerateResult {
     pub timings: Timings,
 }
 
-/// Generates a continuation of `prompt` in `session`.
+/// Generates a continuation of `prompt` in `session`: [`Generation`] run to the end.
 ///
 /// The cache is reused when the prompt starts with tokens already evaluated (a chat that
 /// grows, a retry): only the rest is prefilled. `on_token` is called once per generated
@@ -145,131 +148,25 @@ pub fn generate(
     opts: &GenerateOptions,
     mut on_token: impl FnMut(TokenEvent<'_>) -> bool,
 ) -> Result<GenerateResult> {
-    if prompt.is_empty() {
-        return Err(Error::InvalidOption {
-            name: "prompt",
-            value: "[]".into(),
-            expected: "at least one token",
-        });
-    }
-    if prompt.len() > session.n_ctx() {
-        return Err(Error::ContextOverflow {
-            n_ctx: session.n_ctx(),
-            needed: prompt.len(),
-        });
-    }
-    let mut sampler = Sampler::new(opts.sampler.clone())?;
-
-    // Reuse the longest common prefix, but always evaluate at least the last prompt token:
-    // its logits are not kept between calls.
-    let common = session
-        .tokens()
-        .iter()
-        .zip(prompt)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let keep = common.min(prompt.len() - 1);
-    let reused = if session.rewind(keep) { keep } else { 0 };
-
-    let mut timings = Timings::default();
-    let t0 = time::now_ms();
-    session.prefill(&prompt[reused..])?;
-    timings.prefill_ms = time::now_ms() - t0;
-    timings.prefill_tokens = prompt.len() - reused;
-
-    for &t in prompt {
-        sampler.accept(t);
-    }
-    let mut decoder = Utf8Stream::default();
-    let mut stops = StopMatcher::new(&opts.stop);
-    let mut tokens = Vec::new();
-    let mut text = String::new();
-    let mut finish = FinishReason::Length;
-    let t_gen = time::now_ms();
-    let mut t_sample = 0.0;
-
-    if opts.max_tokens > 0 {
-        loop {
-            let ts = time::now_ms();
-            let logits = session.logits_mut();
-            if opts.ignore_eos {
-                for &id in tokenizer.eog_ids() {
-                    if let Some(l) = logits.get_mut(id as usize) {
-                        *l = f32::NEG_INFINITY;
-                    }
+    let mut g = Generation::start(session, prompt.to_vec(), opts.clone())?;
+    let mut n_generated = 0;
+    loop {
+        match g.step(session, tokenizer)? {
+            Step::Prefill { .. } => {}
+            Step::Token { token, text } => {
+                n_generated += 1;
+                let go_on = on_token(TokenEvent {
+                    token,
+                    text: &text,
+                    n_generated,
+                });
+                if !go_on {
+                    g.abort();
                 }
             }
-            let token = sampler.sample(logits)?;
-            sampler.accept(token);
-            tokens.push(token);
-
-            let eog = !opts.ignore_eos && tokenizer.is_eog(token);
-            let full = session.n_past() >= session.n_ctx();
-            // A model's vocabulary may be larger than the tokenizer's (padding rows): such a
-            // token has no text.
-            let piece = tokenizer.token_to_piece(token, false).unwrap_or_default();
-            let mut step = stops.push(&decoder.push(&piece));
-            let end = if step.stop.is_some() {
-                Some(FinishReason::Stop)
-            } else if eog {
-                Some(FinishReason::Eos)
-            } else if tokens.len() >= opts.max_tokens {
-                Some(FinishReason::Length)
-            } else if full {
-                Some(FinishReason::ContextFull)
-            } else {
-                None
-            };
-            if let Some(reason) = end {
-                finish = reason;
-                if reason != FinishReason::Stop {
-                    // Flush the decoder; the tail can still complete a stop string.
-                    let tail = stops.push(&decoder.finish());
-                    step.released.push_str(&tail.released);
-                    if tail.stop.is_some() {
-                        finish = FinishReason::Stop;
-                    } else {
-                        step.released.push_str(&stops.finish());
-                    }
-                }
-            }
-            text.push_str(&step.released);
-            t_sample += time::now_ms() - ts;
-            let go_on = on_token(TokenEvent {
-                token,
-                text: &step.released,
-                n_generated: tokens.len(),
-            });
-            if end.is_some() {
-                break;
-            }
-            if !go_on {
-                finish = FinishReason::Abort;
-                // The caller stopped early: what was held back for a possible stop string is
-                // still part of the text.
-                let tail = stops.push(&decoder.finish());
-                text.push_str(&tail.released);
-                if tail.stop.is_none() {
-                    text.push_str(&stops.finish());
-                }
-                break;
-            }
-            session.decode(token)?;
-            timings.decode_tokens += 1;
+            Step::Finished(result) => return Ok(result),
         }
     }
-    timings.decode_ms = time::now_ms() - t_gen;
-    timings.sample_ms = t_sample;
-
-    Ok(GenerateResult {
-        tokens,
-        text,
-        finish_reason: finish,
-        stop: stops.matched().map(str::to_owned),
-        prompt_tokens: prompt.len(),
-        reused_tokens: reused,
-        timings,
-    })
 }
 
 /// Options for [`Engine::load`].

@@ -147,6 +147,22 @@ impl ModelConfig {
         let head_dim_v = opt("attention.value_length")?.unwrap_or(default_hd);
         positive(&key("attention.key_length"), head_dim)?;
         positive(&key("attention.value_length"), head_dim_v)?;
+        // Every product of two sizes the forward pass forms must fit in 32 bits (wasm32's
+        // usize); real models are far below this.
+        for (k, a, b) in [
+            ("attention.key_length", n_head, head_dim),
+            ("attention.value_length", n_head, head_dim_v),
+            ("embedding_length", n_embd, n_vocab),
+            ("feed_forward_length", n_ff, n_embd),
+        ] {
+            if a.checked_mul(b).is_none_or(|p| p > u32::MAX as usize) {
+                return Err(Error::BadModelConfig {
+                    key: key(k),
+                    value: b.to_string(),
+                    reason: "too large for the other dimensions",
+                });
+            }
+        }
         let n_rot = opt("rope.dimension_count")?.unwrap_or(head_dim);
         if n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim {
             return Err(Error::BadModelConfig {

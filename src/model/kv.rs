@@ -12,7 +12,8 @@
 //! at 4096 tokens this is 3 full layers × 4096 + 15 ring layers × 639 slots × 1 KiB ≈ 22 MB
 //! instead of 75 MB.
 
-use super::ops::{f16_row_to_f32, f32_row_to_f16};
+use super::lanes::{self, F4};
+use super::ops::f32_row_to_f16;
 use crate::error::{Error, Result};
 
 /// Element type of the KV cache.
@@ -75,18 +76,18 @@ impl KvStore {
         }
     }
 
-    /// Loads `dst.len()` values from element offset `at` as f32.
+    /// Loads `len` values from element offset `at` into `lanes(len)` lanes (zero-padded).
     #[inline]
-    pub fn read(&self, at: usize, dst: &mut [f32]) {
+    pub fn read_lanes(&self, at: usize, len: usize, dst: &mut [F4]) {
         match self {
             KvStore::F16(v) => {
-                if let Some(s) = v.get(at..at + dst.len()) {
-                    f16_row_to_f32(s, dst);
+                if let Some(s) = v.get(at..at + len) {
+                    lanes::pack_f16(s, dst);
                 }
             }
             KvStore::F32(v) => {
-                if let Some(s) = v.get(at..at + dst.len()) {
-                    dst.copy_from_slice(s);
+                if let Some(s) = v.get(at..at + len) {
+                    lanes::pack(s, dst);
                 }
             }
         }

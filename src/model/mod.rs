@@ -10,6 +10,7 @@
 mod attention;
 pub mod config;
 mod kv;
+mod lanes;
 pub mod ops;
 pub mod session;
 

@@ -12,50 +12,108 @@
 
 use half::f16;
 
+#[cfg(not(target_arch = "wasm32"))]
 const LANES: usize = 8;
 
 /// `Σ a[i] · b[i]` with eight independent f32 accumulators. Lengths must match (the shorter
 /// one bounds the sum).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        if let (Ok(x), Ok(y)) = (<&[f32; LANES]>::try_from(x), <&[f32; LANES]>::try_from(y)) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        simd::dot(a, b)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc = [0.0f32; LANES];
+        let mut ca = a.chunks_exact(LANES);
+        let mut cb = b.chunks_exact(LANES);
+        for (x, y) in (&mut ca).zip(&mut cb) {
             for i in 0..LANES {
                 acc[i] += x[i] * y[i];
             }
         }
+        let mut s =
+            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            s += x * y;
+        }
+        s
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        s += x * y;
-    }
-    s
 }
 
 /// `y[i] += a · x[i]`.
 #[inline]
 pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-    let n = y.len().min(x.len());
-    let (y, x) = (&mut y[..n], &x[..n]);
-    let mut cy = y.chunks_exact_mut(LANES);
-    let mut cx = x.chunks_exact(LANES);
-    for (yy, xx) in (&mut cy).zip(&mut cx) {
-        if let (Ok(yy), Ok(xx)) = (
-            <&mut [f32; LANES]>::try_from(yy),
-            <&[f32; LANES]>::try_from(xx),
-        ) {
-            for i in 0..LANES {
-                yy[i] += a * xx[i];
-            }
+    #[cfg(target_arch = "wasm32")]
+    {
+        simd::axpy(y, a, x)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        for (yy, xx) in y.iter_mut().zip(x) {
+            *yy += a * xx;
         }
     }
-    for (yy, xx) in cy.into_remainder().iter_mut().zip(cx.remainder()) {
-        *yy += a * xx;
+}
+
+/// SIMD128 versions of the attention inner loops. LLVM does not turn the portable 8-lane
+/// loops into `f32x4` code for wasm32 (it keeps them scalar), so they are spelled out; no
+/// `unsafe` is needed: the vectors are built from array elements, which LLVM merges into
+/// `v128.load`s, and the arithmetic intrinsics are safe.
+#[cfg(target_arch = "wasm32")]
+mod simd {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    fn load(x: &[f32]) -> v128 {
+        f32x4(x[0], x[1], x[2], x[3])
+    }
+
+    #[inline(always)]
+    fn store(y: &mut [f32], v: v128) {
+        y[0] = f32x4_extract_lane::<0>(v);
+        y[1] = f32x4_extract_lane::<1>(v);
+        y[2] = f32x4_extract_lane::<2>(v);
+        y[3] = f32x4_extract_lane::<3>(v);
+    }
+
+    #[inline]
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        let mut acc0 = f32x4_splat(0.0);
+        let mut acc1 = f32x4_splat(0.0);
+        let mut ca = a.chunks_exact(8);
+        let mut cb = b.chunks_exact(8);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            acc0 = f32x4_add(acc0, f32x4_mul(load(&x[..4]), load(&y[..4])));
+            acc1 = f32x4_add(acc1, f32x4_mul(load(&x[4..]), load(&y[4..])));
+        }
+        let acc = f32x4_add(acc0, acc1);
+        let mut s = (f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc))
+            + (f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc));
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            s += x * y;
+        }
+        s
+    }
+
+    #[inline]
+    pub fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        let n = y.len().min(x.len());
+        let (y, x) = (&mut y[..n], &x[..n]);
+        let av = f32x4_splat(a);
+        let mut cy = y.chunks_exact_mut(4);
+        let mut cx = x.chunks_exact(4);
+        for (yy, xx) in (&mut cy).zip(&mut cx) {
+            store(yy, f32x4_add(load(yy), f32x4_mul(av, load(xx))));
+        }
+        for (yy, xx) in cy.into_remainder().iter_mut().zip(cx.remainder()) {
+            *yy += a * xx;
+        }
     }
 }
 
@@ -181,7 +239,11 @@ pub fn geglu(gate: &mut [f32], up: &[f32]) {
         } else if x >= 10.0 {
             x * u
         } else {
-            table.get(usize::from(f32_to_f16(x))).copied().unwrap_or(0.0) * u
+            table
+                .get(usize::from(f32_to_f16(x)))
+                .copied()
+                .unwrap_or(0.0)
+                * u
         };
     }
 }

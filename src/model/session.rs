@@ -123,7 +123,13 @@ impl core::fmt::Debug for Session {
     }
 }
 
-fn zeros(n: usize, what: &'static str) -> Result<Vec<f32>> {
+/// `rows × cols` zeros; sizes that overflow (possible on wasm32 with hostile metadata) or do
+/// not fit are `OUT_OF_MEMORY`, not a panic.
+fn zeros(rows: usize, cols: usize, what: &'static str) -> Result<Vec<f32>> {
+    let n = rows.checked_mul(cols).ok_or(Error::OutOfMemory {
+        what,
+        bytes: u64::MAX,
+    })?;
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         what,
@@ -160,23 +166,23 @@ impl Session {
         let half_rot = c.n_rot / 2;
         let shape = attn_shape(&c);
         let s = Scratch {
-            x: zeros(n_batch * c.n_embd, "activations")?,
-            xn: zeros(n_batch * c.n_embd, "activations")?,
-            q: zeros(n_batch * c.q_dim(), "queries")?,
-            k: zeros(n_batch * c.k_dim(), "keys")?,
-            v: zeros(n_batch * c.v_dim(), "values")?,
-            att: zeros(n_batch * c.n_head * c.head_dim_v, "attention output")?,
-            o: zeros(n_batch * c.n_embd, "activations")?,
-            gate: zeros(n_batch * c.n_ff, "FFN activations")?,
-            up: zeros(n_batch * c.n_ff, "FFN activations")?,
-            cos: zeros(n_batch * half_rot, "RoPE table")?,
-            sin: zeros(n_batch * half_rot, "RoPE table")?,
-            cos_swa: zeros(n_batch * half_rot, "RoPE table")?,
-            sin_swa: zeros(n_batch * half_rot, "RoPE table")?,
+            x: zeros(n_batch, c.n_embd, "activations")?,
+            xn: zeros(n_batch, c.n_embd, "activations")?,
+            q: zeros(n_batch, c.q_dim(), "queries")?,
+            k: zeros(n_batch, c.k_dim(), "keys")?,
+            v: zeros(n_batch, c.v_dim(), "values")?,
+            att: zeros(n_batch, c.n_head * c.head_dim_v, "attention output")?,
+            o: zeros(n_batch, c.n_embd, "activations")?,
+            gate: zeros(n_batch, c.n_ff, "FFN activations")?,
+            up: zeros(n_batch, c.n_ff, "FFN activations")?,
+            cos: zeros(n_batch, half_rot, "RoPE table")?,
+            sin: zeros(n_batch, half_rot, "RoPE table")?,
+            cos_swa: zeros(n_batch, half_rot, "RoPE table")?,
+            sin_swa: zeros(n_batch, half_rot, "RoPE table")?,
             acts: ActCache::default(),
             attn: AttnScratch::new(&shape, n_batch),
         };
-        let logits = zeros(c.n_vocab, "logits")?;
+        let logits = zeros(1, c.n_vocab, "logits")?;
         Ok(Session {
             model,
             kv,
@@ -299,7 +305,13 @@ impl Session {
             });
         }
         if out == Output::All {
-            let n = tokens.len() * n_vocab;
+            let n = tokens
+                .len()
+                .checked_mul(n_vocab)
+                .ok_or(Error::OutOfMemory {
+                    what: "logits of every position",
+                    bytes: u64::MAX,
+                })?;
             if self.logits.len() < n {
                 self.logits
                     .try_reserve_exact(n - self.logits.len())

@@ -1,0 +1,489 @@
+//! Shared by the engine tests: the Gemma model path, a minimal JSON reader for the llama.cpp
+//! fixtures, and tiny deterministic llama/gemma3 models built in memory.
+//!
+//! Included with `mod engine_support;` from tests/engine_*.rs.
+
+#![allow(dead_code)]
+
+#[path = "../common/synthetic_models.rs"]
+pub mod synthetic_models;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use wasm_chord::gguf::{Array, GgufWriter, LoadedGguf, StringArray, Value};
+use wasm_chord::quant::reference::quantize;
+use wasm_chord::quant::GgmlType;
+
+// ---- the real model -------------------------------------------------------------------------
+
+/// The Gemma 3 270M file: `$WASM_CHORD_MODEL`, else the fetch script's cache. Fails (never
+/// skips) when it is absent.
+pub fn gemma_path() -> PathBuf {
+    let path = match std::env::var_os("WASM_CHORD_MODEL") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let home = std::env::var_os("HOME").expect("HOME is not set");
+            PathBuf::from(home).join(".cache/wasm-chord/models/gemma-3-270m-q4_k_m.gguf")
+        }
+    };
+    assert!(
+        path.is_file(),
+        "Gemma 3 270M model not found at {}.\nRun `npm run fetch-model` (or set WASM_CHORD_MODEL to the .gguf path).",
+        path.display()
+    );
+    path
+}
+
+pub fn gemma_gguf() -> LoadedGguf {
+    let path = gemma_path();
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    LoadedGguf::from_bytes(bytes).expect("the Gemma file parses")
+}
+
+// ---- JSON -----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(BTreeMap<String, Json>),
+}
+
+impl Json {
+    pub fn parse(s: &str) -> Json {
+        let mut p = JsonParser {
+            b: s.as_bytes(),
+            i: 0,
+        };
+        let v = p.value();
+        p.ws();
+        assert_eq!(p.i, p.b.len(), "trailing data in JSON");
+        v
+    }
+    pub fn get(&self, k: &str) -> &Json {
+        match self {
+            Json::Obj(m) => m.get(k).unwrap_or_else(|| panic!("JSON key {k:?} missing")),
+            _ => panic!("not a JSON object"),
+        }
+    }
+    pub fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(a) => a,
+            _ => panic!("not a JSON array"),
+        }
+    }
+    pub fn num(&self) -> f64 {
+        match self {
+            Json::Num(x) => *x,
+            _ => panic!("not a JSON number"),
+        }
+    }
+    pub fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            _ => panic!("not a JSON string"),
+        }
+    }
+    pub fn u32s(&self) -> Vec<u32> {
+        self.arr().iter().map(|v| v.num() as u32).collect()
+    }
+}
+
+struct JsonParser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) {
+        self.ws();
+        assert_eq!(
+            self.b[self.i], c,
+            "JSON: expected {:?} at {}",
+            c as char, self.i
+        );
+        self.i += 1;
+    }
+    fn value(&mut self) -> Json {
+        self.ws();
+        match self.b[self.i] {
+            b'{' => {
+                self.i += 1;
+                let mut m = BTreeMap::new();
+                self.ws();
+                if self.b[self.i] == b'}' {
+                    self.i += 1;
+                    return Json::Obj(m);
+                }
+                loop {
+                    self.ws();
+                    let k = self.string();
+                    self.eat(b':');
+                    let v = self.value();
+                    m.insert(k, v);
+                    self.ws();
+                    let c = self.b[self.i];
+                    self.i += 1;
+                    if c == b'}' {
+                        return Json::Obj(m);
+                    }
+                    assert_eq!(c, b',');
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut a = Vec::new();
+                self.ws();
+                if self.b[self.i] == b']' {
+                    self.i += 1;
+                    return Json::Arr(a);
+                }
+                loop {
+                    a.push(self.value());
+                    self.ws();
+                    let c = self.b[self.i];
+                    self.i += 1;
+                    if c == b']' {
+                        return Json::Arr(a);
+                    }
+                    assert_eq!(c, b',');
+                }
+            }
+            b'"' => Json::Str(self.string()),
+            b't' => {
+                self.i += 4;
+                Json::Bool(true)
+            }
+            b'f' => {
+                self.i += 5;
+                Json::Bool(false)
+            }
+            b'n' => {
+                self.i += 4;
+                Json::Null
+            }
+            _ => {
+                let start = self.i;
+                while self.i < self.b.len()
+                    && matches!(
+                        self.b[self.i],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
+                    self.i += 1;
+                }
+                let s = std::str::from_utf8(&self.b[start..self.i]).unwrap();
+                Json::Num(
+                    s.parse()
+                        .unwrap_or_else(|_| panic!("bad JSON number {s:?}")),
+                )
+            }
+        }
+    }
+    fn string(&mut self) -> String {
+        assert_eq!(self.b[self.i], b'"');
+        self.i += 1;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let c = self.b[self.i];
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let e = self.b[self.i];
+                    self.i += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let mut cp = self.hex4();
+                            if (0xd800..0xdc00).contains(&cp) {
+                                assert_eq!(&self.b[self.i..self.i + 2], b"\\u");
+                                self.i += 2;
+                                let lo = self.hex4();
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                            }
+                            let ch = char::from_u32(cp).expect("valid code point");
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                _ => out.push(c),
+            }
+        }
+        String::from_utf8(out).expect("JSON strings are UTF-8")
+    }
+    fn hex4(&mut self) -> u32 {
+        let s = std::str::from_utf8(&self.b[self.i..self.i + 4]).unwrap();
+        self.i += 4;
+        u32::from_str_radix(s, 16).unwrap()
+    }
+}
+
+/// One llama.cpp fixture case.
+#[derive(Debug, Clone)]
+pub struct OracleCase {
+    pub prompt: String,
+    pub prompt_tokens: Vec<u32>,
+    pub greedy_tokens: Vec<u32>,
+    /// Per step: the top-10 `(id, logit)` after prompt + greedy_tokens[..i].
+    pub steps: Vec<Vec<(u32, f32)>>,
+}
+
+impl OracleCase {
+    /// Top-1 minus top-2 logit at step `i`.
+    pub fn gap(&self, i: usize) -> f32 {
+        self.steps[i][0].1 - self.steps[i][1].1
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Oracle {
+    pub model: String,
+    pub model_sha256: String,
+    pub n_ctx: usize,
+    pub cases: Vec<OracleCase>,
+}
+
+/// Reads tests/fixtures/oracle/`name`.
+pub fn oracle(name: &str) -> Oracle {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/oracle")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "oracle fixture {} missing ({e}); regenerate with `node scripts/oracle/model-fixtures.mjs`",
+            path.display()
+        )
+    });
+    let j = Json::parse(&text);
+    Oracle {
+        model: j.get("model").str().to_owned(),
+        model_sha256: j.get("model_sha256").str().to_owned(),
+        n_ctx: j.get("n_ctx").num() as usize,
+        cases: j
+            .get("cases")
+            .arr()
+            .iter()
+            .map(|c| OracleCase {
+                prompt: c.get("prompt").str().to_owned(),
+                prompt_tokens: c.get("prompt_tokens").u32s(),
+                greedy_tokens: c.get("greedy_tokens").u32s(),
+                steps: c
+                    .get("steps")
+                    .arr()
+                    .iter()
+                    .map(|s| {
+                        s.get("top")
+                            .arr()
+                            .iter()
+                            .map(|p| (p.arr()[0].num() as u32, p.arr()[1].num() as f32))
+                            .collect()
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+// ---- tiny models ----------------------------------------------------------------------------
+
+/// A small model with random weights; every size is a multiple of 32 so Q8_0/Q4_0 fit.
+#[derive(Debug, Clone)]
+pub struct Tiny {
+    pub arch: &'static str,
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub n_ctx_train: usize,
+    /// gemma3 only: `attention.sliding_window`.
+    pub window: Option<usize>,
+    pub weight_ty: GgmlType,
+    /// No `output.weight` (the head is `token_embd`).
+    pub tied: bool,
+    pub eos: u32,
+    pub seed: u64,
+}
+
+impl Tiny {
+    pub fn llama() -> Tiny {
+        Tiny {
+            arch: "llama",
+            n_layer: 2,
+            n_embd: 64,
+            n_head: 4,
+            n_head_kv: 2,
+            head_dim: 16,
+            n_ff: 96,
+            n_ctx_train: 256,
+            window: None,
+            weight_ty: GgmlType::Q8_0,
+            tied: false,
+            eos: synthetic_models::TOKEN_EOS,
+            seed: 1,
+        }
+    }
+
+    pub fn gemma3() -> Tiny {
+        Tiny {
+            arch: "gemma3",
+            n_layer: 2,
+            n_embd: 64,
+            n_head: 4,
+            n_head_kv: 1,
+            head_dim: 32,
+            n_ff: 96,
+            n_ctx_train: 256,
+            window: Some(8),
+            weight_ty: GgmlType::Q8_0,
+            tied: true,
+            eos: synthetic_models::TOKEN_EOS,
+            seed: 2,
+        }
+    }
+
+    pub fn n_vocab(&self) -> usize {
+        synthetic_models::vocab().tokens.len()
+    }
+
+    /// The GGUF as a writer, so tests can remove or reshape a tensor before writing.
+    pub fn writer(&self) -> GgufWriter {
+        let a = self.arch;
+        let v = synthetic_models::vocab();
+        let n_vocab = v.tokens.len();
+        let mut w = GgufWriter::new();
+        let key = |k: &str| format!("{a}.{k}");
+        w.kv("general.architecture", a);
+        w.kv(&key("context_length"), self.n_ctx_train as u32);
+        w.kv(&key("embedding_length"), self.n_embd as u32);
+        w.kv(&key("block_count"), self.n_layer as u32);
+        w.kv(&key("feed_forward_length"), self.n_ff as u32);
+        w.kv(&key("attention.head_count"), self.n_head as u32);
+        w.kv(&key("attention.head_count_kv"), self.n_head_kv as u32);
+        w.kv(&key("attention.key_length"), self.head_dim as u32);
+        w.kv(&key("attention.value_length"), self.head_dim as u32);
+        w.kv(&key("attention.layer_norm_rms_epsilon"), 1e-6f32);
+        w.kv(&key("rope.freq_base"), 10000.0f32);
+        if let Some(win) = self.window {
+            w.kv(&key("attention.sliding_window"), win as u32);
+        }
+        w.kv("tokenizer.ggml.model", "llama");
+        let mut sa = StringArray::new();
+        for t in &v.tokens {
+            sa.push(t);
+        }
+        w.kv("tokenizer.ggml.tokens", Value::array(Array::String(sa)));
+        w.kv(
+            "tokenizer.ggml.scores",
+            Value::array(Array::F32(v.scores.clone())),
+        );
+        w.kv(
+            "tokenizer.ggml.token_type",
+            Value::array(Array::I32(v.types.clone())),
+        );
+        w.kv("tokenizer.ggml.bos_token_id", synthetic_models::TOKEN_BOS);
+        w.kv("tokenizer.ggml.eos_token_id", self.eos);
+        w.kv(
+            "tokenizer.ggml.unknown_token_id",
+            synthetic_models::TOKEN_UNK,
+        );
+        w.kv("tokenizer.ggml.add_bos_token", true);
+
+        let mut rng = Rng(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x1234_5678);
+        let e = self.n_embd;
+        let qd = self.n_head * self.head_dim;
+        let kd = self.n_head_kv * self.head_dim;
+        let mut mat = |w: &mut GgufWriter, name: &str, cols: usize, rows: usize, ty: GgmlType| {
+            let s = 1.0 / (cols as f32).sqrt();
+            let x: Vec<f32> = (0..cols * rows).map(|_| rng.normal() * s).collect();
+            w.tensor(
+                name,
+                ty,
+                &[cols as u64, rows as u64],
+                quantize(ty, &x).unwrap(),
+            );
+        };
+        let norm = |w: &mut GgufWriter, name: &str, n: usize, rng: &mut Rng| {
+            let x: Vec<f32> = (0..n).map(|_| 1.0 + 0.1 * rng.normal()).collect();
+            w.tensor(
+                name,
+                GgmlType::F32,
+                &[n as u64],
+                quantize(GgmlType::F32, &x).unwrap(),
+            );
+        };
+        let mut nrng = Rng(self.seed ^ 0xdead_beef);
+        // Embeddings with unit-scale rows so a tied head gives logits of a few units.
+        mat(&mut w, "token_embd.weight", e, n_vocab, GgmlType::Q8_0);
+        norm(&mut w, "output_norm.weight", e, &mut nrng);
+        if !self.tied {
+            mat(&mut w, "output.weight", e, n_vocab, self.weight_ty);
+        }
+        let t = self.weight_ty;
+        for il in 0..self.n_layer {
+            let n = |s: &str| format!("blk.{il}.{s}.weight");
+            norm(&mut w, &n("attn_norm"), e, &mut nrng);
+            mat(&mut w, &n("attn_q"), e, qd, t);
+            mat(&mut w, &n("attn_k"), e, kd, t);
+            mat(&mut w, &n("attn_v"), e, kd, t);
+            mat(&mut w, &n("attn_output"), qd, e, t);
+            norm(&mut w, &n("ffn_norm"), e, &mut nrng);
+            mat(&mut w, &n("ffn_gate"), e, self.n_ff, t);
+            mat(&mut w, &n("ffn_up"), e, self.n_ff, t);
+            mat(&mut w, &n("ffn_down"), self.n_ff, e, t);
+            if a == "gemma3" {
+                norm(&mut w, &n("attn_q_norm"), self.head_dim, &mut nrng);
+                norm(&mut w, &n("attn_k_norm"), self.head_dim, &mut nrng);
+                norm(&mut w, &n("post_attention_norm"), e, &mut nrng);
+                norm(&mut w, &n("post_ffw_norm"), e, &mut nrng);
+            }
+        }
+        w
+    }
+
+    pub fn gguf(&self) -> LoadedGguf {
+        LoadedGguf::from_bytes(self.writer().to_bytes()).expect("tiny model parses")
+    }
+}
+
+/// Builds a file from `w` after `edit` changed it.
+pub fn edited(w: &GgufWriter, edit: impl FnOnce(&mut GgufWriter)) -> LoadedGguf {
+    let mut w = w.clone();
+    edit(&mut w);
+    LoadedGguf::from_bytes(w.to_bytes()).expect("edited model parses")
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 * (1.0 / 16_777_216.0)
+    }
+    fn normal(&mut self) -> f32 {
+        (self.unit() + self.unit() + self.unit() + self.unit() - 2.0) * 1.732_050_8
+    }
+}
