@@ -1,0 +1,511 @@
+//! The llama.cpp golden fixtures (tests/fixtures/oracle/*.json, written by
+//! scripts/oracle/model-fixtures.mjs) are well-formed, and the synthetic models
+//! (tests/common/synthetic_models.rs) still generate byte for byte the files llama.cpp ran:
+//! a fixture recorded for other bytes would silently test the engine against the wrong model.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "common/synthetic_models.rs"]
+mod synthetic_models;
+
+use std::path::PathBuf;
+
+use synthetic_models::{sha256_hex, Variant, VARIANTS};
+use wasm_chord::gguf::{GgufFile, Value};
+
+const REGEN: &str = "node scripts/oracle/model-fixtures.mjs";
+const GEMMA_FIXTURE: &str = "gemma3-270m-q4_k_m.json";
+const GEMMA_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+/// scripts/fetch-model.sh verifies the file against the same digest.
+const GEMMA_SHA256: &str = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818";
+const GEMMA_VOCAB: usize = 262_144;
+const GEMMA_BOS: u64 = 2;
+const TOP_K: usize = 10;
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/oracle")
+        .join(name)
+}
+
+fn load_fixture(name: &str) -> Json {
+    let path = fixture_path(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}\nregenerate the llama.cpp fixtures with `{REGEN}`",
+            path.display()
+        )
+    });
+    Json::parse(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// What a fixture must look like, whatever the model.
+struct Expect<'a> {
+    model: &'a str,
+    n_vocab: usize,
+    bos: u64,
+    min_cases: usize,
+    steps: usize,
+}
+
+/// Checks the documented shape; returns `model_sha256`.
+fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
+    let ctx = |what: &str| format!("{name}: {what}");
+    assert_eq!(fx.get("model").str(), want.model, "{}", ctx("model"));
+    let sha = fx.get("model_sha256").str().to_owned();
+    assert!(
+        sha.len() == 64
+            && sha
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+        "{}",
+        ctx("model_sha256 is not 64 lower-case hex digits")
+    );
+    assert!(
+        !fx.get("llama_cpp").str().is_empty(),
+        "{}",
+        ctx("llama_cpp is empty")
+    );
+    let n_ctx = fx.get("n_ctx").uint() as usize;
+    assert!(n_ctx > 0, "{}", ctx("n_ctx"));
+    let cases = fx.get("cases").arr();
+    assert!(
+        cases.len() >= want.min_cases,
+        "{}",
+        ctx(&format!(
+            "{} cases, want at least {}",
+            cases.len(),
+            want.min_cases
+        ))
+    );
+    for (ci, case) in cases.iter().enumerate() {
+        let ctx = |what: &str| format!("{name}: case {ci}: {what}");
+        assert!(
+            !case.get("prompt").str().is_empty(),
+            "{}",
+            ctx("empty prompt")
+        );
+        let prompt: Vec<u64> = case
+            .get("prompt_tokens")
+            .arr()
+            .iter()
+            .map(Json::uint)
+            .collect();
+        let greedy: Vec<u64> = case
+            .get("greedy_tokens")
+            .arr()
+            .iter()
+            .map(Json::uint)
+            .collect();
+        let steps = case.get("steps").arr();
+        assert_eq!(
+            prompt.first(),
+            Some(&want.bos),
+            "{}",
+            ctx("prompt must start with BOS")
+        );
+        assert_eq!(greedy.len(), want.steps, "{}", ctx("greedy_tokens length"));
+        assert_eq!(
+            steps.len(),
+            want.steps,
+            "{}",
+            ctx("one step per greedy token")
+        );
+        assert!(
+            prompt.len() + steps.len() <= n_ctx,
+            "{}",
+            ctx("longer than n_ctx")
+        );
+        for &t in prompt.iter().chain(&greedy) {
+            assert!(
+                (t as usize) < want.n_vocab,
+                "{}",
+                ctx(&format!("token {t} out of vocab"))
+            );
+        }
+        for (si, step) in steps.iter().enumerate() {
+            let ctx = |what: &str| format!("{name}: case {ci}: step {si}: {what}");
+            let top = step.get("top").arr();
+            assert_eq!(top.len(), TOP_K, "{}", ctx("top list length"));
+            let mut prev: Option<(u64, f64)> = None;
+            let mut ids = Vec::with_capacity(TOP_K);
+            for entry in top {
+                let pair = entry.arr();
+                assert_eq!(pair.len(), 2, "{}", ctx("top entries are [id, logit]"));
+                let (id, logit) = (pair[0].uint(), pair[1].num());
+                assert!((id as usize) < want.n_vocab, "{}", ctx("id out of vocab"));
+                assert!(logit.is_finite(), "{}", ctx("logit not finite"));
+                if let Some((pid, plogit)) = prev {
+                    assert!(
+                        plogit > logit || (plogit == logit && pid < id),
+                        "{}",
+                        ctx("top list not sorted by logit (desc), then id (asc)")
+                    );
+                }
+                assert!(!ids.contains(&id), "{}", ctx("duplicate id in top list"));
+                ids.push(id);
+                prev = Some((id, logit));
+            }
+            assert_eq!(
+                top[0].arr()[0].uint(),
+                greedy[si],
+                "{}",
+                ctx("greedy token is not the argmax of the step's logits")
+            );
+        }
+    }
+    sha
+}
+
+fn synthetic_fixture(v: &Variant) -> (Json, String) {
+    let name = v.fixture_name();
+    let fx = load_fixture(&name);
+    let vocab = synthetic_models::vocab().tokens.len();
+    let sha = check_shape(
+        &name,
+        &fx,
+        &Expect {
+            model: &v.file_name(),
+            n_vocab: vocab,
+            bos: u64::from(synthetic_models::TOKEN_BOS),
+            min_cases: 2,
+            steps: 16,
+        },
+    );
+    (fx, sha)
+}
+
+#[test]
+fn synthetic_models_match_the_files_llama_cpp_ran() {
+    let mut drift = Vec::new();
+    for v in &VARIANTS {
+        let (_, recorded) = synthetic_fixture(v);
+        let bytes = (v.build)();
+        let now = sha256_hex(&bytes);
+        if now != recorded {
+            drift.push(format!(
+                "  {}: generator now {now}, fixture {} recorded {recorded}",
+                v.file_name(),
+                v.fixture_name()
+            ));
+        }
+    }
+    assert!(
+        drift.is_empty(),
+        "the synthetic models no longer match the files the llama.cpp fixtures were recorded \
+         for:\n{}\nThe generator (tests/common/synthetic_models.rs) or a reference quantizer it \
+         uses changed. If that was intended, regenerate the fixtures with \
+         `{REGEN} --only synthetic` and review the diff.",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn synthetic_fixtures_are_well_formed() {
+    for v in &VARIANTS {
+        let (fx, _) = synthetic_fixture(v);
+        assert!(
+            fx.get("n_ctx").uint() as usize <= synthetic_models::N_CTX,
+            "{}: n_ctx above the model's context length",
+            v.fixture_name()
+        );
+    }
+}
+
+#[test]
+fn every_synthetic_fixture_belongs_to_a_variant() {
+    let dir = fixture_path("");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.starts_with("synthetic-") && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    let mut known: Vec<String> = VARIANTS.iter().map(Variant::fixture_name).collect();
+    known.sort();
+    assert_eq!(
+        names,
+        known,
+        "synthetic fixtures in {} vs synthetic_models::VARIANTS (regenerate with `{REGEN} --only synthetic`)",
+        dir.display()
+    );
+}
+
+#[test]
+fn synthetic_models_are_the_documented_llama_models() {
+    for v in &VARIANTS {
+        let bytes = (v.build)();
+        let file = GgufFile::parse(&bytes)
+            .unwrap_or_else(|e| panic!("{}: our reader rejects it: {e}", v.file_name()));
+        let h = file.header();
+        let get = |k: &str| {
+            h.metadata
+                .get(k)
+                .unwrap_or_else(|| panic!("{}: no {k}", v.file_name()))
+        };
+        assert_eq!(get("general.architecture"), &Value::from("llama"));
+        assert_eq!(get("tokenizer.ggml.model"), &Value::from("llama"));
+        assert_eq!(get("llama.block_count"), &Value::U32(v.n_layer as u32));
+        assert_eq!(
+            get("llama.embedding_length"),
+            &Value::U32(synthetic_models::N_EMBD as u32)
+        );
+        assert_eq!(
+            get("llama.attention.head_count_kv"),
+            &Value::U32(synthetic_models::N_HEAD_KV as u32)
+        );
+        assert_eq!(
+            file.tensor("output.weight").is_some(),
+            !v.tied,
+            "{}: output.weight present iff not tied",
+            v.file_name()
+        );
+        // 2 + 9 per layer (+ output.weight)
+        let want = 2 + 9 * v.n_layer + usize::from(!v.tied);
+        assert_eq!(h.tensors.len(), want, "{}: tensor count", v.file_name());
+    }
+}
+
+#[test]
+fn gemma_fixture_is_well_formed() {
+    let fx = load_fixture(GEMMA_FIXTURE);
+    let sha = check_shape(
+        GEMMA_FIXTURE,
+        &fx,
+        &Expect {
+            model: GEMMA_FILE,
+            n_vocab: GEMMA_VOCAB,
+            bos: GEMMA_BOS,
+            min_cases: 4,
+            steps: 32,
+        },
+    );
+    assert_eq!(
+        sha, GEMMA_SHA256,
+        "{GEMMA_FIXTURE} was recorded for another file"
+    );
+}
+
+// ---- a minimal JSON reader (no serde in this crate) ------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    /// The value and its text (integers are read from the text, exactly).
+    Num(f64, String),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn parse(text: &str) -> Result<Json, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(format!("trailing characters at byte {}", p.i));
+        }
+        Ok(v)
+    }
+
+    fn get(&self, key: &str) -> &Json {
+        match self {
+            Json::Obj(kv) => {
+                &kv.iter()
+                    .find(|(k, _)| k == key)
+                    .unwrap_or_else(|| panic!("no key {key:?}"))
+                    .1
+            }
+            other => panic!("looking up {key:?} in a non-object {other:?}"),
+        }
+    }
+
+    fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            other => panic!("{other:?} is not a string"),
+        }
+    }
+
+    fn num(&self) -> f64 {
+        match self {
+            Json::Num(v, _) => *v,
+            other => panic!("{other:?} is not a number"),
+        }
+    }
+
+    fn uint(&self) -> u64 {
+        match self {
+            Json::Num(_, raw) => raw
+                .parse()
+                .unwrap_or_else(|_| panic!("{raw} is not a non-negative integer")),
+            other => panic!("{other:?} is not a number"),
+        }
+    }
+
+    fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(v) => v,
+            other => panic!("{other:?} is not an array"),
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Result<u8, String> {
+        self.ws();
+        self.s
+            .get(self.i)
+            .copied()
+            .ok_or_else(|| "unexpected end".to_owned())
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.peek()? != c {
+            return Err(format!("expected {:?} at byte {}", c as char, self.i));
+        }
+        self.i += 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &str, v: Json) -> Result<Json, String> {
+        if self.s[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(format!("bad literal at byte {}", self.i))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        match self.peek()? {
+            b'{' => {
+                self.i += 1;
+                let mut kv = Vec::new();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Ok(Json::Obj(kv));
+                }
+                loop {
+                    let k = self.string()?;
+                    self.expect(b':')?;
+                    kv.push((k, self.value()?));
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Ok(Json::Obj(kv));
+                        }
+                        _ => return Err(format!("expected , or }} at byte {}", self.i)),
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut v = Vec::new();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Ok(Json::Arr(v));
+                }
+                loop {
+                    v.push(self.value()?);
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Ok(Json::Arr(v));
+                        }
+                        _ => return Err(format!("expected , or ] at byte {}", self.i)),
+                    }
+                }
+            }
+            b'"' => self.string().map(Json::Str),
+            b't' => self.literal("true", Json::Bool(true)),
+            b'f' => self.literal("false", Json::Bool(false)),
+            b'n' => self.literal("null", Json::Null),
+            _ => {
+                let start = self.i;
+                while self.i < self.s.len() && b"+-0123456789.eE".contains(&self.s[self.i]) {
+                    self.i += 1;
+                }
+                let raw = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII");
+                let v = raw
+                    .parse()
+                    .map_err(|_| format!("bad number {raw:?} at byte {start}"))?;
+                Ok(Json::Num(v, raw.to_owned()))
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .ok_or_else(|| format!("bad \\u escape at byte {}", self.i))?;
+        self.i += 4;
+        Ok(h)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.expect(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let c = *self.s.get(self.i).ok_or("unterminated string")?;
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                b'\\' => {
+                    let e = *self.s.get(self.i).ok_or("unterminated escape")?;
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let mut cp = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.s[self.i..].starts_with(b"\\u")
+                            {
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                            }
+                            char::from_u32(cp).ok_or("bad code point")?
+                        }
+                        _ => return Err(format!("bad escape at byte {}", self.i)),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+}
