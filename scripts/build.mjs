@@ -1,7 +1,7 @@
 // Builds the npm package into pkg/: wasm-pack with a profile from wasm-pack.toml, then merges
 // pkg.json (the manifest fields we own) into the package.json wasm-pack generated.
 // Usage: node scripts/build.mjs [--profile release|dev]
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, statSync, copyFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,9 @@ if (Array.isArray(profile.wasm_opt)) {
   }
   execFileSync(wasmOpt, [...profile.wasm_opt, wasm, '-o', wasm], { stdio: 'inherit' });
 }
+
+// The hand-written ESM API (Model, WorkerModel) wraps wasm-bindgen's glue.
+for (const f of readdirSync(join(root, 'src', 'js'))) copyFileSync(join(root, 'src', 'js', f), join(outDir, f));
 
 const generated = JSON.parse(readFileSync(join(outDir, 'package.json'), 'utf8'));
 const owned = JSON.parse(readFileSync(join(root, 'pkg.json'), 'utf8'));

@@ -209,6 +209,14 @@ pub enum Error {
     #[error("the model has no chat template (tokenizer.chat_template); pass one with the `template` option")]
     NoChatTemplate,
 
+    #[error("model does not fit in wasm32 memory: {needed} bytes needed (weights, KV cache for {n_ctx} tokens, scratch), {available} available; {}", if *max_ctx > 0 { format!("a context of at most {max_ctx} tokens would fit") } else { "even the weights alone do not fit".to_string() })]
+    ModelTooLarge {
+        needed: u64,
+        available: u64,
+        n_ctx: usize,
+        max_ctx: usize,
+    },
+
     // ---- models and inference ------------------------------------------------------------
     #[error("model architecture '{arch}' is not supported (supported: llama, gemma3)")]
     UnsupportedArchitecture { arch: String },
@@ -305,6 +313,7 @@ impl Error {
             NoCandidates { .. } => "NO_CANDIDATES",
             ChatTemplate { .. } => "CHAT_TEMPLATE_ERROR",
             NoChatTemplate => "NO_CHAT_TEMPLATE",
+            ModelTooLarge { .. } => "OUT_OF_MEMORY",
             UnsupportedArchitecture { .. } => "UNSUPPORTED_ARCHITECTURE",
             UnsupportedModelFeature { .. } => "UNSUPPORTED_MODEL_FEATURE",
             BadModelConfig { .. } => "BAD_MODEL_CONFIG",

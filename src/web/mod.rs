@@ -1,8 +1,16 @@
-//! The JavaScript surface (wasm32 only). Everything here is a thin shell over the Rust core.
+//! The JavaScript surface (wasm32 only): a thin shell over the Rust core. The public JS API
+//! (`Model.load`, `generate`, `stream`, `chat` …) lives in src/js/index.js on top of these.
+
+mod loader;
+mod model;
+mod options;
 
 use wasm_bindgen::prelude::*;
 
 use crate::Error;
+
+pub use loader::WasmLoader;
+pub use model::WasmModel;
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -23,4 +31,15 @@ pub fn js_error(e: &Error) -> JsValue {
     // Setting a property on a fresh plain Error object cannot fail.
     let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
+}
+
+pub(crate) fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    // Plain objects (not Maps), so results survive postMessage and JSON.stringify.
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&ser).unwrap_or(JsValue::NULL)
+}
+
+/// Bytes of wasm linear memory in use (the whole model lives there).
+pub(crate) fn memory_bytes() -> u64 {
+    core::arch::wasm32::memory_size(0) as u64 * 65536
 }

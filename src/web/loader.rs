@@ -1,0 +1,163 @@
+//! Streaming a GGUF file into wasm memory: JavaScript asks for room for each fetch chunk,
+//! copies the chunk straight there (the only copy), then commits it.
+
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, memory_bytes, WasmModel};
+use crate::engine::{Engine, EngineOptions};
+use crate::error::{Error, Result};
+use crate::gguf::{GgufHeader, GgufStream, StreamStatus};
+use crate::model::{ModelConfig, SessionOptions};
+
+/// wasm32 linear memory cannot exceed 4 GiB.
+const WASM32_MAX_BYTES: u64 = 4 << 30;
+/// Activations, logits and tokenizer tables beyond the weights and KV cache (generous).
+const SCRATCH_BYTES: u64 = 96 << 20;
+/// The default context when the caller gives none (the model's own, capped).
+const DEFAULT_MAX_CTX: u64 = 4096;
+
+#[wasm_bindgen]
+pub struct WasmLoader {
+    stream: Option<GgufStream>,
+    context_length: Option<usize>,
+}
+
+#[wasm_bindgen]
+impl WasmLoader {
+    /// `expected_len`: Content-Length (or Blob size) when known.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        expected_len: Option<f64>,
+        context_length: Option<f64>,
+    ) -> std::result::Result<WasmLoader, JsValue> {
+        let as_u64 = |name: &'static str, v: f64| -> Result<u64> {
+            if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
+                Ok(v as u64)
+            } else {
+                Err(Error::InvalidOption {
+                    name,
+                    value: v.to_string(),
+                    expected: "a non-negative integer",
+                })
+            }
+        };
+        let expected = expected_len
+            .map(|v| as_u64("size", v))
+            .transpose()
+            .map_err(|e| js_error(&e))?;
+        let ctx = context_length
+            .map(|v| as_u64("contextLength", v).map(|c| c as usize))
+            .transpose()
+            .map_err(|e| js_error(&e))?;
+        Ok(WasmLoader {
+            stream: Some(GgufStream::new(expected)),
+            context_length: ctx,
+        })
+    }
+
+    /// Makes room for `n` more bytes and returns their address in wasm memory.
+    pub fn reserve(&mut self, n: usize) -> std::result::Result<usize, JsValue> {
+        let stream = self.stream.as_mut().ok_or_else(finished)?;
+        let buf = stream.chunk_buffer(n).map_err(|e| js_error(&e))?;
+        Ok(buf.as_mut_ptr() as usize)
+    }
+
+    /// Processes the bytes written at the last `reserve`. Returns 0 (header incomplete),
+    /// 1 (the header just completed and was validated) or 2 (body).
+    pub fn commit(&mut self) -> std::result::Result<u8, JsValue> {
+        let stream = self.stream.as_mut().ok_or_else(finished)?;
+        let status = stream.commit_chunk().map_err(|e| js_error(&e))?;
+        if status == StreamStatus::HeaderReady {
+            if let Some(h) = stream.header() {
+                let file_len = stream.expected_len().unwrap_or_else(|| h.data_end());
+                check_fits(h, file_len, self.context_length).map_err(|e| js_error(&e))?;
+            }
+        }
+        Ok(match status {
+            StreamStatus::NeedHeader => 0,
+            StreamStatus::HeaderReady => 1,
+            StreamStatus::Body => 2,
+        })
+    }
+
+    pub fn received(&self) -> f64 {
+        self.stream.as_ref().map_or(0.0, |s| s.received() as f64)
+    }
+
+    /// Ends the download: validates the whole file, builds the model, tokenizer and session.
+    pub fn finish(&mut self) -> std::result::Result<WasmModel, JsValue> {
+        let stream = self.stream.take().ok_or_else(finished)?;
+        let gguf = stream.finish().map_err(|e| js_error(&e))?;
+        let file_len = gguf.bytes().len() as u64;
+        check_fits(gguf.header(), file_len, self.context_length).map_err(|e| js_error(&e))?;
+        let opts = EngineOptions {
+            session: SessionOptions {
+                n_ctx: self.context_length.unwrap_or(0),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let engine = Engine::load(gguf, &opts).map_err(|e| js_error(&e))?;
+        Ok(WasmModel::new(engine, file_len))
+    }
+}
+
+fn finished() -> JsValue {
+    js_error(&Error::InvalidOption {
+        name: "loader",
+        value: "finished".into(),
+        expected: "a loader still receiving data",
+    })
+}
+
+/// Would weights + KV cache at the chosen context + scratch fit in wasm32's 4 GiB? If not,
+/// the error says what context would.
+fn check_fits(h: &GgufHeader, file_len: u64, context_length: Option<usize>) -> Result<()> {
+    let n_vocab = h
+        .tensor_info("token_embd.weight")
+        .map_or(0, |t| t.n_rows() as usize);
+    // An unknown architecture is reported when the model is built; nothing to estimate here.
+    let Ok(c) = ModelConfig::from_metadata(&h.metadata, n_vocab) else {
+        return Ok(());
+    };
+    let n_ctx = context_length
+        .map(|n| n as u64)
+        .unwrap_or_else(|| (c.n_ctx_train as u64).min(DEFAULT_MAX_CTX));
+    let kv = |n_ctx: u64| -> u64 {
+        let batch = 64u64;
+        (0..c.n_layer)
+            .map(|il| {
+                let slots = match c.window(il) {
+                    Some(w) => n_ctx.min(w as u64 + batch - 1),
+                    None => n_ctx,
+                };
+                // f16 keys and values.
+                slots * (c.k_dim() + c.v_dim()) as u64 * 2
+            })
+            .sum()
+    };
+    let in_use = memory_bytes();
+    let budget = WASM32_MAX_BYTES.saturating_sub(in_use);
+    let need = file_len
+        .saturating_add(kv(n_ctx))
+        .saturating_add(SCRATCH_BYTES);
+    if need <= budget {
+        return Ok(());
+    }
+    // The largest context that fits, by bisection over the monotone KV size.
+    let (mut lo, mut hi) = (0u64, n_ctx);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if file_len + kv(mid) + SCRATCH_BYTES <= budget {
+            lo = mid
+        } else {
+            hi = mid - 1
+        }
+    }
+    Err(Error::ModelTooLarge {
+        needed: need,
+        available: budget,
+        n_ctx: n_ctx as usize,
+        max_ctx: lo as usize,
+    })
+}
