@@ -154,7 +154,16 @@ export class Model {
     try {
       progress('download', 0);
       for (;;) {
-        const { done, value } = await reader.read();
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          if (signal?.aborted) throw abortError(signal);
+          // The connection broke: the file is incomplete.
+          const of = total !== undefined ? ` of ${total}` : '';
+          throw new WasmChordError('GGUF_TRUNCATED', `${name}: download ended after ${loaded}${of} bytes (${e?.message ?? e})`, { cause: e });
+        }
+        const { done, value } = chunk;
         if (signal?.aborted) throw abortError(signal);
         if (done) break;
         if (!value?.byteLength) continue;

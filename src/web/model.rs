@@ -16,6 +16,7 @@ use crate::error::Error;
 #[serde(rename_all = "camelCase")]
 struct Info {
     architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     parameter_count: u64,
     context_length: usize,
@@ -27,8 +28,11 @@ struct Info {
     memory_bytes: u64,
     backend: &'static str,
     backend_reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     chat_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bos_token_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     eos_token_id: Option<u32>,
 }
 

@@ -1,0 +1,148 @@
+// Shared set-up for the JavaScript tests: paths, fixtures, test models and a local server
+// that can also misbehave on purpose (slow, lying, cut-off bodies).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../../scripts/lib/serve.mjs';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const pkgDir = join(root, 'pkg');
+
+export function gemmaPath() {
+  const p = process.env.WASM_CHORD_MODEL ?? join(homedir(), '.cache', 'wasm-chord', 'models', 'gemma-3-270m-q4_k_m.gguf');
+  if (!existsSync(p)) throw new Error(`test model missing at ${p}: run \`npm run fetch-model\` (or set WASM_CHORD_MODEL)`);
+  return p;
+}
+
+export function requirePkg() {
+  if (!existsSync(join(pkgDir, 'index.js'))) throw new Error('pkg/ is not built: run `npm run build` first');
+}
+
+export const oracle = (name) => JSON.parse(readFileSync(join(root, 'tests', 'fixtures', 'oracle', name), 'utf8'));
+export const chatFixture = () => JSON.parse(readFileSync(join(root, 'tests', 'fixtures', 'chat', 'templates.json'), 'utf8'));
+
+/**
+ * The llama.cpp greedy tokens that are robust to our measured logit error: the prefix up to
+ * (not including) the first step whose top-1/top-2 gap is below `minGap`.
+ */
+export function robustPrefix(fixtureCase, n, minGap = 0.5) {
+  const out = [];
+  for (let i = 0; i < Math.min(n, fixtureCase.greedy_tokens.length); i++) {
+    const top = fixtureCase.steps[i].top;
+    if (top[0][1] - top[1][1] < minGap) break;
+    out.push(fixtureCase.greedy_tokens[i]);
+  }
+  return out;
+}
+
+let synthDir = null;
+/** Writes the synthetic llama models (tests/common/synthetic_models.rs) once per run. */
+export function syntheticModels() {
+  if (!synthDir) {
+    synthDir = mkdtempSync(join(tmpdir(), 'wasm-chord-synth-'));
+    execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'make_synthetic_models', '--', synthDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return synthDir;
+}
+
+export function readPrefix(path, n) {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally { closeSync(fd); }
+}
+
+/** A tiny GGUF (v3) with one tensor of the given GGML type id: enough to test type errors. */
+export function tinyGguf({ typeId, dims = [32, 1], dataBytes = 32 * 4 }) {
+  const parts = [];
+  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); parts.push(b); };
+  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); parts.push(b); };
+  const str = (s) => { const b = Buffer.from(s, 'utf8'); u64(b.length); parts.push(b); };
+  parts.push(Buffer.from('GGUF'));
+  u32(3); u64(1); u64(1);
+  str('general.architecture'); u32(8); str('llama');
+  str('blk.0.attn_q.weight'); u32(dims.length); for (const d of dims) u64(d); u32(typeId); u64(0);
+  let len = parts.reduce((a, b) => a + b.length, 0);
+  parts.push(Buffer.alloc((32 - (len % 32)) % 32));
+  parts.push(Buffer.alloc(dataBytes));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Serves the repository (pkg/, www/, tests/) plus routes that misbehave:
+ *   /models/gemma.gguf          the real file
+ *   /hostile/truncated.gguf     full Content-Length, connection cut after `cutAt` bytes
+ *   /hostile/short-length.gguf  the first 12 MiB of Gemma with an honest Content-Length
+ *                               (its header points past the end), sent slowly
+ *   /hostile/bad-magic.gguf     4 wrong bytes, then Gemma's header
+ *   /hostile/iq4nl.gguf         a tensor of unsupported type IQ4_NL
+ *   /slow/gemma.gguf            the real file, throttled (for abort tests)
+ */
+export async function startServer() {
+  const gemma = gemmaPath();
+  const size = statSync(gemma).size;
+  const header = readPrefix(gemma, 12 << 20);
+  const routes = {
+    '/models/gemma.gguf': (req, res) => sendFileRange(res, gemma, size),
+    '/hostile/truncated.gguf': (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+      const cutAt = 40 << 20;
+      const fd = openSync(gemma, 'r');
+      let off = 0;
+      const pump = () => {
+        while (off < cutAt) {
+          const buf = Buffer.alloc(1 << 20);
+          readSync(fd, buf, 0, buf.length, off);
+          off += buf.length;
+          if (!res.write(buf)) return res.once('drain', pump);
+        }
+        closeSync(fd);
+        res.socket?.destroy();
+      };
+      pump();
+    },
+    '/hostile/short-length.gguf': (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': header.length });
+      let off = 0;
+      const timer = setInterval(() => {
+        if (off >= header.length || res.destroyed) { clearInterval(timer); res.end(); return; }
+        res.write(header.subarray(off, off + (1 << 20)));
+        off += 1 << 20;
+      }, 40);
+      res.on('close', () => clearInterval(timer));
+    },
+    '/hostile/bad-magic.gguf': (req, res) => {
+      const body = Buffer.concat([Buffer.from('GGML'), header.subarray(4, 1 << 16)]);
+      res.writeHead(200, { 'Content-Length': body.length });
+      res.end(body);
+    },
+    '/hostile/iq4nl.gguf': (req, res) => {
+      const body = tinyGguf({ typeId: 20, dims: [32, 1], dataBytes: 18 });
+      res.writeHead(200, { 'Content-Length': body.length });
+      res.end(body);
+    },
+    '/slow/gemma.gguf': (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+      const fd = openSync(gemma, 'r');
+      let off = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || off >= size) { clearInterval(timer); closeSync(fd); res.end(); return; }
+        const buf = Buffer.alloc(Math.min(1 << 20, size - off));
+        readSync(fd, buf, 0, buf.length, off);
+        off += buf.length;
+        res.write(buf);
+      }, 50);
+      res.on('close', () => clearInterval(timer));
+    },
+  };
+  return serve({ mounts: { '/': root }, routes });
+}
+
+function sendFileRange(res, path, size) {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
+  import('node:fs').then(({ createReadStream }) => createReadStream(path).pipe(res));
+}

@@ -1,0 +1,165 @@
+// The npm package (pkg/) under Node: `import { Model } from 'wasm-chord'` semantics, loading
+// over fetch from a local server, generation against llama.cpp's fixture, abort, hostile
+// files, chat templates. Run by `npm test` (node --test tests/js/).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openAsBlob, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pkgDir, requirePkg, gemmaPath, oracle, robustPrefix, startServer, syntheticModels, chatFixture } from './helpers.mjs';
+
+let Model, WasmChordError, server, gemma;
+const fixture = oracle('gemma3-270m-q4_k_m.json');
+// The planets prompt: every top-1/top-2 gap in its first 16 steps is ≥ 0.8 (see the fixture).
+const planets = fixture.cases[2];
+
+before(async () => {
+  requirePkg();
+  ({ Model, WasmChordError } = await import(pathToFileURL(join(pkgDir, 'index.js')).href));
+  server = await startServer();
+  gemma = await Model.load(`${server.url}/models/gemma.gguf`);
+});
+
+after(async () => {
+  gemma?.dispose();
+  await server?.close();
+});
+
+test('loads over fetch with progress phases and reports info', async () => {
+  const events = [];
+  const m = await Model.load(`${server.url}/models/gemma.gguf`, { onProgress: (p) => events.push(p), contextLength: 256 });
+  try {
+    const phases = [...new Set(events.map((e) => e.phase))];
+    assert.deepEqual(phases, ['download', 'header', 'prepare', 'ready']);
+    const last = events.filter((e) => e.phase === 'download').at(-1);
+    assert.equal(last.loaded, last.total);
+    assert.equal(last.total, 253113024);
+    const hdr = events.find((e) => e.phase === 'header');
+    assert.ok(hdr.loaded < 16 << 20, `header known after ${hdr.loaded} bytes`);
+    const info = m.info;
+    assert.equal(info.architecture, 'gemma3');
+    assert.equal(info.vocabSize, 262144);
+    assert.equal(info.contextLength, 256);
+    assert.deepEqual(info.tensorTypes, { F32: 109, Q4_K: 27, Q5_0: 81, Q6_K: 9, Q8_0: 10 });
+    assert.equal(info.backend, 'cpu');
+  } finally { m.dispose(); }
+});
+
+test('greedy tokens equal llama.cpp and stream() yields them one by one', async () => {
+  const expected = robustPrefix(planets, 16);
+  assert.equal(expected.length, 16, 'fixture prefix is robust');
+  const out = await gemma.generate(planets.prompt, { maxTokens: 16 });
+  assert.deepEqual(out.tokens, expected);
+  assert.equal(out.promptTokens, planets.prompt_tokens.length);
+  assert.equal(out.finishReason, 'length');
+  assert.ok(out.timings.decodeTokensPerSecond > 0);
+  assert.deepEqual(Array.from(gemma.tokenize(planets.prompt)), planets.prompt_tokens);
+
+  const streamed = [];
+  let text = '';
+  for await (const ev of gemma.stream(planets.prompt, { maxTokens: 16 })) { streamed.push(ev.tokenId); text += ev.text; }
+  assert.deepEqual(streamed, expected);
+  assert.equal(text, out.text);
+});
+
+test('abort mid-generation stops within one token, then the model still works', async () => {
+  const ac = new AbortController();
+  let seen = 0;
+  const r = await gemma.generate('Once upon a time', { maxTokens: 64, signal: ac.signal, onToken: () => { if (++seen === 3) ac.abort(); } });
+  assert.equal(r.finishReason, 'abort');
+  assert.equal(r.tokens.length, 3);
+  const stopped = await gemma.generate('Once upon a time', { maxTokens: 64, onToken: () => false });
+  assert.equal(stopped.tokens.length, 1);
+  assert.equal(stopped.finishReason, 'abort');
+  const again = await gemma.generate(planets.prompt, { maxTokens: 4 });
+  assert.deepEqual(again.tokens, planets.greedy_tokens.slice(0, 4));
+});
+
+test('concurrent generate on one model rejects with BUSY', async () => {
+  const first = gemma.generate('Hello', { maxTokens: 4 });
+  await assert.rejects(gemma.generate('Hi', { maxTokens: 2 }), (e) => e.code === 'BUSY');
+  await first;
+});
+
+test('abort mid-download rejects promptly with ABORTED', async () => {
+  const ac = new AbortController();
+  let loaded = 0;
+  const t0 = performance.now();
+  const p = Model.load(`${server.url}/slow/gemma.gguf`, { signal: ac.signal, onProgress: (e) => {
+    loaded = e.loaded;
+    if (loaded >= 8 << 20) ac.abort();
+  } });
+  await assert.rejects(p, (e) => e instanceof WasmChordError && e.code === 'ABORTED');
+  assert.ok(loaded < 32 << 20, `aborted after ${loaded} bytes`);
+  assert.ok(performance.now() - t0 < 20000);
+});
+
+test('a body cut short fails with GGUF_TRUNCATED before the end', async () => {
+  await assert.rejects(Model.load(`${server.url}/hostile/truncated.gguf`), (e) => {
+    assert.equal(e.code, 'GGUF_TRUNCATED', e.message);
+    return true;
+  });
+});
+
+test('a header claiming tensors beyond Content-Length fails as soon as the header is in', async () => {
+  let maxLoaded = 0;
+  await assert.rejects(Model.load(`${server.url}/hostile/short-length.gguf`, { onProgress: (e) => { maxLoaded = e.loaded; } }), (e) => {
+    assert.equal(e.code, 'GGUF_TENSOR_OUT_OF_BOUNDS', e.message);
+    assert.match(e.message, /token_embd\.weight/);
+    return true;
+  });
+  // The header ends at 6.5 MB; the body (12 MiB, sent slowly) was not read to the end.
+  assert.ok(maxLoaded < 12 << 20, `read ${maxLoaded} bytes`);
+});
+
+test('bad magic and unsupported tensor types are typed errors naming the culprit', async () => {
+  await assert.rejects(Model.load(`${server.url}/hostile/bad-magic.gguf`), (e) => e.code === 'GGUF_BAD_MAGIC');
+  await assert.rejects(Model.load(`${server.url}/hostile/iq4nl.gguf`), (e) => {
+    assert.equal(e.code, 'UNSUPPORTED_TYPE');
+    assert.match(e.message, /blk\.0\.attn_q\.weight/);
+    assert.match(e.message, /IQ4_NL/);
+    return true;
+  });
+  await assert.rejects(Model.load(42), (e) => e.code === 'INVALID_SOURCE');
+});
+
+test('loads from Blob, bytes and a ReadableStream without a length', async () => {
+  const dir = syntheticModels();
+  const path = join(dir, 'synthetic-q8_0.gguf');
+  const bytes = readFileSync(path);
+  const syn = oracle('synthetic-q8_0.json');
+  const c = syn.cases[0];
+  for (const source of [await openAsBlob(path), new Uint8Array(bytes), (await openAsBlob(path)).stream()]) {
+    const m = await Model.load(source);
+    try {
+      const out = await m.generate(c.prompt, { maxTokens: 16 });
+      assert.deepEqual(out.tokens, c.greedy_tokens.slice(0, 16));
+    } finally { m.dispose(); }
+  }
+});
+
+test('chat() renders templates exactly like jinja2, tokenize/detokenize round-trip', async () => {
+  const m = await Model.load(new Uint8Array(readFileSync(join(syntheticModels(), 'synthetic-q8_0.gguf'))));
+  try {
+    assert.equal(m.info.chatTemplate, undefined);
+    await assert.rejects(m.chat([{ role: 'user', content: 'hi' }]), (e) => e.code === 'NO_CHAT_TEMPLATE');
+    const f = chatFixture();
+    for (const c of f.cases.filter((c) => c.expected !== undefined)) {
+      const got = m.applyChatTemplate(f.conversations[c.conversation], { template: f.templates[c.template], addGenerationPrompt: c.add_generation_prompt });
+      assert.equal(got, c.expected, `${c.template} #${c.conversation}`);
+    }
+    const r = await m.chat([{ role: 'user', content: 'hello' }], { template: f.templates.chatml, maxTokens: 3 });
+    assert.equal(r.tokens.length, 3);
+    const text = 'hello wörld 🙂 tab\tend';
+    assert.equal(m.detokenize(m.tokenize(text, { addSpecial: false })), text);
+  } finally { m.dispose(); }
+});
+
+test('gemma tokenization matches llama.cpp on the fixture prompts', () => {
+  for (const c of fixture.cases) assert.deepEqual(Array.from(gemma.tokenize(c.prompt)), c.prompt_tokens, c.prompt);
+});
+
+test('options are validated with typed errors', async () => {
+  await assert.rejects(gemma.generate('x', { topP: 2 }), (e) => e.code === 'INVALID_OPTION' && /topP/.test(e.message));
+  await assert.rejects(Model.load(gemmaPath(), { backend: 'gpu' }), (e) => e.code === 'INVALID_OPTION');
+});
