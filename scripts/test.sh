@@ -30,3 +30,7 @@ step "wasm tests under Node (wasm-pack test --node)"
 wasm-pack test --node --mode no-install
 step "wasm tests in headless Chromium (wasm-pack test --headless --chrome)"
 CHROMEDRIVER=$(command -v chromedriver) wasm-pack test --headless --chrome --mode no-install
+
+step "npm package (npm run build) and its tests under Node and in headless Chromium"
+node scripts/build.mjs
+node --test tests/js/
