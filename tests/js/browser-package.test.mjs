@@ -76,7 +76,8 @@ test('worker: WorkerModel streams the same tokens from a Web Worker', async () =
   assert.deepEqual(r.streamed, expected);
   assert.deepEqual(r.out, expected.slice(0, 8));
   assert.deepEqual(r.viaCallback, expected.slice(0, 8));
-  assert.equal(r.stopped, 1);
+  // onToken runs on the page: the worker may finish one more token before the stop arrives.
+  assert.ok(r.stopped >= 1 && r.stopped <= 2, `stopped after ${r.stopped} tokens`);
   assert.ok(r.progress > 3);
   assert.equal(r.nIds, planets.prompt_tokens.length);
 });
