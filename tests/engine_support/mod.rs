@@ -8,6 +8,8 @@
 #[path = "../common/synthetic_models.rs"]
 pub mod synthetic_models;
 
+pub mod conformance;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -270,7 +272,12 @@ pub fn oracle(name: &str) -> Oracle {
             path.display()
         )
     });
-    let j = Json::parse(&text);
+    oracle_from_json(&text)
+}
+
+/// Parses an oracle fixture's text (for builds without a file system: include_str!).
+pub fn oracle_from_json(text: &str) -> Oracle {
+    let j = Json::parse(text);
     Oracle {
         model: j.get("model").str().to_owned(),
         model_sha256: j.get("model_sha256").str().to_owned(),

@@ -1,0 +1,31 @@
+//! The synthetic llama models against llama.cpp in the wasm build under Node (SIMD128
+//! kernels, `wasm-pack test --node`) and natively: the same checks as
+//! tests/engine_conformance.rs, with the fixtures compiled in.
+
+mod engine_support;
+
+use engine_support::conformance::check_synthetic;
+use engine_support::oracle_from_json;
+use engine_support::synthetic_models::VARIANTS;
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn fixture(name: &str) -> &'static str {
+    match name {
+        "synthetic-f32.json" => include_str!("fixtures/oracle/synthetic-f32.json"),
+        "synthetic-q8_0.json" => include_str!("fixtures/oracle/synthetic-q8_0.json"),
+        "synthetic-q4_0.json" => include_str!("fixtures/oracle/synthetic-q4_0.json"),
+        "synthetic-kquant.json" => include_str!("fixtures/oracle/synthetic-kquant.json"),
+        "synthetic-mixed.json" => include_str!("fixtures/oracle/synthetic-mixed.json"),
+        other => panic!("no compiled-in fixture {other}: add it here"),
+    }
+}
+
+#[test]
+fn synthetic_llama_models_match_llama_cpp() {
+    assert_eq!(VARIANTS.len(), 5);
+    for v in &VARIANTS {
+        check_synthetic(v, &oracle_from_json(fixture(&v.fixture_name())));
+    }
+}
