@@ -159,6 +159,18 @@ test('gemma tokenization matches llama.cpp on the fixture prompts', () => {
   for (const c of fixture.cases) assert.deepEqual(Array.from(gemma.tokenize(c.prompt)), c.prompt_tokens, c.prompt);
 });
 
+test('a context too large for wasm32 memory fails before allocating, saying what fits', async () => {
+  let maxLoaded = 0;
+  await assert.rejects(Model.load(`${server.url}/models/gemma.gguf`, { contextLength: 8_000_000, onProgress: (e) => { maxLoaded = e.loaded; } }), (e) => {
+    assert.equal(e.code, 'OUT_OF_MEMORY', e.message);
+    const m = /at most (\d+) tokens would fit/.exec(e.message);
+    assert.ok(m, e.message);
+    assert.ok(Number(m[1]) > 100_000 && Number(m[1]) < 8_000_000, e.message);
+    return true;
+  });
+  assert.ok(maxLoaded < 16 << 20, `failed after ${maxLoaded} bytes, at the header`);
+});
+
 test('options are validated with typed errors', async () => {
   await assert.rejects(gemma.generate('x', { topP: 2 }), (e) => e.code === 'INVALID_OPTION' && /topP/.test(e.message));
   await assert.rejects(Model.load(gemmaPath(), { backend: 'gpu' }), (e) => e.code === 'INVALID_OPTION');
