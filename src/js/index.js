@@ -21,8 +21,10 @@ export function initWasm(moduleOrPath) {
       let input = moduleOrPath;
       if (input === undefined && isNode) {
         // Node's fetch cannot read file: URLs; read the .wasm next to this file instead.
-        const { readFile } = await import('node:fs/promises');
-        input = await readFile(new URL('./wasm_chord_bg.wasm', import.meta.url));
+        // getBuiltinModule (Node ≥ 20.16) keeps `node:` imports out of browser bundles.
+        const specifier = 'node:fs/promises';
+        const fs = process.getBuiltinModule?.(specifier) ?? await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier);
+        input = await fs.readFile(new URL('./wasm_chord_bg.wasm', import.meta.url));
       }
       wasmExports = await init(input === undefined ? undefined : { module_or_path: input });
       return wasmExports;
