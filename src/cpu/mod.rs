@@ -1,12 +1,12 @@
 //! CPU kernels: activation quantization, fused quantized matrix-vector (decode) and
 //! matrix-matrix (prefill) products working directly on the GGUF blocks, and the f32 ops the
-//! model needs.
+//! model needs (dot, axpy, RMSNorm, softmax, RoPE, GELU, SiLU).
 //!
 //! # Layout of the data
 //!
 //! * A weight matrix of type `ty` with `rows` output features and `cols` inputs is the raw
 //!   GGUF tensor bytes: `rows` rows, each `cols / ty.block_len()` blocks, row after row
-//!   (GGUF shape `[cols, rows]`).
+//!   (GGUF shape `[cols, rows]`). Weights are never expanded to f32.
 //! * Activations are `n` rows of `cols` f32 values. [`Activations::quantize`] turns them into
 //!   the format the weight type is multiplied against ([`activation_type`]): Q8_0 for the
 //!   32-element types, Q8_K (with its block sums) for the K-quants, f32 for F32/F16/BF16.
@@ -15,9 +15,15 @@
 //! # Backends
 //!
 //! There is one dispatch point: `backend` is the SIMD128 module on wasm32 and the scalar
-//! reference (`crate::quant::reference`) everywhere else, so `cargo test` on the host runs
-//! the reference. Sizes are validated here, once per call, with typed errors; the kernels
-//! below then run without per-element checks.
+//! reference (`crate::quant::reference`, and [`ops_reference`] for the f32 ops) everywhere
+//! else, so `cargo test` on the host runs the reference. Sizes are validated here, once per
+//! call, with typed errors; the kernels then run without per-element checks.
+//!
+//! The SIMD128 products of the quantized types are bit-identical to the reference (same
+//! integer sums, same float expression per block, same order); see `simd128`. A build with
+//! `-C target-feature=+simd128,+relaxed-simd` switches the 4- and 5-bit 32-element types to
+//! `i32x4.relaxed_dot_i8x16_i7x16_add` (still exact); on the x86 machine measured it was not
+//! faster (BENCHMARKS.md), so it is not shipped.
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
 pub mod bench;
@@ -105,7 +111,8 @@ impl Activations {
                 backend::quantize_q8_0(x, &mut self.q8_0);
                 self.q8_0_d
                     .extend(self.q8_0.iter().map(|b| crate::quant::blocks::f16_le(b.d)));
-                self.q8_0_sum.extend(self.q8_0.iter().map(BlockQ8_0::qs_sum));
+                self.q8_0_sum
+                    .extend(self.q8_0.iter().map(BlockQ8_0::qs_sum));
                 self.q8_0_s.extend(
                     self.q8_0_sum
                         .iter()

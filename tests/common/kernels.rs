@@ -441,6 +441,74 @@ pub fn real_blocks_match_independent_oracle() {
     }
 }
 
+/// llama.cpp's own fused `vec_dot` (ggml's x86 SIMD kernels and activation quantizers,
+/// scripts/fixtures/make_ggml_fixtures.sh) on the same rows, token-major f32.
+fn ggml_results(name: &str) -> Option<Vec<f32>> {
+    macro_rules! ggml_files {
+        ($($n:literal),* $(,)?) => {
+            [$(($n, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/kernels/", $n, ".ggml")) as &'static [u8])),*]
+        };
+    }
+    let files = ggml_files![
+        "gemma_q8_0_attn_v",
+        "gemma_q8_0_token_embd",
+        "gemma_q5_0_ffn_up",
+        "gemma_q5_0_attn_k",
+        "gemma_q4_k_attn_output",
+        "gemma_q4_k_ffn_down",
+        "gemma_q6_k_ffn_down",
+        "random_q4_0",
+        "random_q4_1",
+        "random_q5_1",
+        "random_q2_k",
+        "random_q3_k",
+        "random_q5_k",
+    ];
+    files.iter().find(|f| f.0 == name).map(|f| {
+        f.1.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    })
+}
+
+/// Against llama.cpp's own `vec_dot`: the same integer math on slightly different activation
+/// quants (ggml's x86 quantizer rounds Q8_0 ties to even, and Q4_1/Q5_1 use Q8_1 with an f16
+/// sum) and a different float summation order, so the results agree to float rounding of the
+/// output scale, not bit for bit.
+pub fn real_blocks_match_ggml_vec_dot() {
+    let mut checked = 0;
+    for f in fixtures() {
+        let Some(want) = ggml_results(f.name) else {
+            continue;
+        };
+        assert_eq!(want.len(), f.n * f.rows, "{}", f.name);
+        let x = test_activations(f.cols, f.n);
+        let act = cpu::quantize_activations(f.ty, &x, f.n).unwrap();
+        let mut got = vec![0f32; f.n * f.rows];
+        cpu::matmul(f.ty, f.weights, f.rows, f.cols, &act, &mut got).unwrap();
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(g, w)| (g - w).abs() / scale)
+            .fold(0f32, f32::max);
+        // Measured: ~1e-7 (float rounding only) with Q8_0 / Q8_K activations, 1.3e-5 for
+        // Q4_1 whose Q8_1 activation sum ggml rounds to f16.
+        let bound = if matches!(f.ty, GgmlType::Q4_1 | GgmlType::Q5_1) {
+            5e-5
+        } else {
+            2e-6
+        };
+        assert!(
+            worst <= bound,
+            "{}: max |ours − ggml| / max|ggml| = {worst:e} > {bound:e}",
+            f.name
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+}
+
 // ---- argument validation ------------------------------------------------------------------
 
 pub fn bad_arguments_are_typed_errors() {
@@ -521,6 +589,7 @@ macro_rules! kernel_tests {
             f16_weights_every_bit_pattern,
             real_blocks_match_reference,
             real_blocks_match_independent_oracle,
+            real_blocks_match_ggml_vec_dot,
             bad_arguments_are_typed_errors,
             f32_ops_match_reference,
             rope_matches_reference,

@@ -3,8 +3,8 @@
 //! and how to turn one block into 32 i16 quants; this module does the integer dot products
 //! (`i32x4.dot_i16x8_s`) and applies one float scale per block.
 //!
-//! * GEMV walks 4 weight rows at a time (4 sequential streams), loads each activation block
-//!   once for the 4 rows, and sums the 4 rows' block results with one transpose so the float
+//! * GEMV walks 4 weight rows at a time, one from each quarter of the matrix (4 sequential
+//!   streams far apart), loads each activation block once for the 4 rows, and sums the 4 rows' block results with one transpose so the float
 //!   work is one f32x4 multiply-add per block for all 4 rows. Per row, the block terms are
 //!   exactly the reference's (`sumi as f32 * (dw * dx)`), added in the same order, so the
 //!   result is bit-identical to `quant::reference`.

@@ -1,6 +1,11 @@
 //! SIMD128 kernels (wasm32 only), one file per weight type. The 32-element types share the
-//! engine in `block32`, the K-quants the one in `superblock`; each type file only knows its
-//! block layout.
+//! engine in `block32` (GEMV and GEMM); the K-quants share the GEMM engine in `superblock`
+//! and each has its own fused GEMV next to its layout; `float` holds
+//! F32/F16/BF16, `quantize` the activation quantizers and `ops` the f32 ops.
+//!
+//! Every product of a quantized type is bit-identical to `quant::reference`: the integer
+//! sums are exact, and each block's float term is computed with the reference's expression
+//! and added in the reference's order.
 
 mod block32;
 mod float;
@@ -22,6 +27,7 @@ pub(crate) mod util;
 
 use super::Activations;
 use crate::error::{Error, Result};
+use crate::quant::blocks::BlockQ8K;
 use crate::quant::{GgmlType, QK32, QK_K};
 
 use block32::{ActQ8_0, Block32};
@@ -50,16 +56,11 @@ pub fn matmul(
         T::Q5_0 => b32::<q5_0::Q5_0>(w, rows, cols, act, out),
         T::Q5_1 => b32::<q5_1::Q5_1>(w, rows, cols, act, out),
         T::Q8_0 => b32::<q8_0::Q8_0>(w, rows, cols, act, out),
-        T::Q2_K if act.n() == 1 => q2_k::gemv(w, cols / QK_K, act.q8_k(), out),
-        T::Q2_K => sb::<q2_k::Q2K>(w, rows, cols, act, out),
-        T::Q3_K if act.n() == 1 => q3_k::gemv(w, cols / QK_K, act.q8_k(), out),
-        T::Q3_K => sb::<q3_k::Q3K>(w, rows, cols, act, out),
-        T::Q4_K if act.n() == 1 => q4_k::gemv(w, cols / QK_K, act.q8_k(), out),
-        T::Q4_K => sb::<q4_k::Q4K>(w, rows, cols, act, out),
-        T::Q5_K if act.n() == 1 => q5_k::gemv(w, cols / QK_K, act.q8_k(), out),
-        T::Q5_K => sb::<q5_k::Q5K>(w, rows, cols, act, out),
-        T::Q6_K if act.n() == 1 => q6_k::gemv(w, cols / QK_K, act.q8_k(), out),
-        T::Q6_K => sb::<q6_k::Q6K>(w, rows, cols, act, out),
+        T::Q2_K => sb::<q2_k::Q2K>(q2_k::gemv, w, rows, cols, act, out),
+        T::Q3_K => sb::<q3_k::Q3K>(q3_k::gemv, w, rows, cols, act, out),
+        T::Q4_K => sb::<q4_k::Q4K>(q4_k::gemv, w, rows, cols, act, out),
+        T::Q5_K => sb::<q5_k::Q5K>(q5_k::gemv, w, rows, cols, act, out),
+        T::Q6_K => sb::<q6_k::Q6K>(q6_k::gemv, w, rows, cols, act, out),
         T::F32 | T::F16 | T::BF16 => float::matmul(ty, w, rows, cols, act.f32(), out),
         T::Q8_K => {
             return Err(Error::TypeRole {
@@ -86,10 +87,19 @@ fn b32<B: Block32>(w: &[u8], rows: usize, cols: usize, act: &Activations, out: &
     }
 }
 
-fn sb<S: SuperBlock>(w: &[u8], rows: usize, cols: usize, act: &Activations, out: &mut [f32]) {
+/// A K-quant product: the type's fused GEMV for one activation row, the shared GEMM engine
+/// for several.
+fn sb<S: SuperBlock>(
+    gemv: fn(&[u8], usize, &[BlockQ8K], &mut [f32]),
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    act: &Activations,
+    out: &mut [f32],
+) {
     let nb = cols / QK_K;
     if act.n() == 1 {
-        superblock::gemv::<S>(w, nb, act.q8_k(), out);
+        gemv(w, nb, act.q8_k(), out);
     } else {
         superblock::gemm::<S>(w, rows, nb, act.n(), act.q8_k(), out);
     }

@@ -73,6 +73,7 @@ impl SuperBlock for Q4K {
 /// same float expression per super-block, the same order).
 pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
     let row_bytes = nb * <Q4K as SuperBlock>::BYTES;
+    let mask = u16x8_splat(0x0F);
     for (o, row) in out.iter_mut().zip(w.chunks_exact(row_bytes)) {
         let mut sumf = 0.0f32;
         for (pb, yb) in row.chunks_exact(<Q4K as SuperBlock>::BYTES).zip(y) {
@@ -86,7 +87,6 @@ pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
                 )
             };
             let (sc, mn) = unpack_scale_min_k4(packed);
-            let mask = u16x8_splat(0x0F);
             let xp = yb.qs.as_ptr();
             let mut isum = i32x4_splat(0);
             for j in 0..4 {

@@ -4,9 +4,9 @@
 use core::arch::wasm32::*;
 
 use super::block32::Block32;
+use super::nibbles::{nibbles16, BitLut};
 #[cfg(target_feature = "relaxed-simd")]
 use super::nibbles::{nibbles_u8, ByteLut};
-use super::nibbles::{nibbles16, BitLut};
 use super::util::{load_f16, load_u32};
 
 pub(super) struct Q5_1;

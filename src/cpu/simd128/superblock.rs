@@ -8,15 +8,15 @@
 //! `bsums`, and the float work is done once per super-block exactly as the reference does
 //! it, so results are bit-identical to `quant::reference`.
 //!
-//! * GEMV decodes one super-block of one row into registers/stack and dots it at once.
-//! * GEMM decodes a tile of 4 rows once into scratch and runs it against the activation rows
-//!   two at a time.
+//! GEMM decodes a tile of 4 rows once into scratch and runs it against the activation rows
+//! two at a time. (Decode GEMVs are fused per type, in the type files: there the sub-block
+//! scales multiply i32 partial sums instead of the quants.)
 
 use core::arch::wasm32::*;
 
 use crate::quant::blocks::BlockQ8K;
 
-use super::util::{hsum4_i32x4, hsum_i32x4};
+use super::util::{hsum4_i32x4, load_bsums};
 
 /// What a super-block decodes to besides its quants.
 #[derive(Clone, Copy)]
@@ -39,48 +39,11 @@ pub(super) trait SuperBlock {
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta;
 }
 
-/// Σ of 32 `dot_i16x8` of decoded weights with the activation quants of `y`.
-#[inline(always)]
-fn dot_sb(q: &[v128; 32], y: &BlockQ8K) -> v128 {
-    let yp = y.qs.as_ptr();
-    let mut acc = [i32x4_splat(0); 4];
-    for (i, &qi) in q.iter().enumerate() {
-        // SAFETY: `y.qs` has 256 bytes; load i reads bytes 8i..8i+8.
-        let x = unsafe { i16x8_load_extend_i8x8(yp.add(8 * i)) };
-        acc[i % 4] = i32x4_add(acc[i % 4], i32x4_dot_i16x8(qi, x));
-    }
-    i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3]))
-}
-
 /// Σ_k mins[k] · bsums[k] as i32x4 lanes.
 #[inline(always)]
 fn dot_mins(mins: &[v128; 2], y: &BlockQ8K) -> v128 {
-    let bp = y.bsums.as_ptr() as *const v128;
-    // SAFETY: `y.bsums` is 16 i16 = two v128.
-    let (b0, b1) = unsafe { (v128_load(bp), v128_load(bp.add(1))) };
+    let [b0, b1] = load_bsums(y);
     i32x4_add(i32x4_dot_i16x8(mins[0], b0), i32x4_dot_i16x8(mins[1], b1))
-}
-
-/// `out[r] = row r · y` for one activation row of `nb` super-blocks. Sizes checked by the
-/// caller.
-pub(super) fn gemv<S: SuperBlock>(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
-    let row_bytes = nb * S::BYTES;
-    let mut q = [i16x8_splat(0); 32];
-    for (o, row) in out.iter_mut().zip(w.chunks_exact(row_bytes)) {
-        let mut sumf = 0.0f32;
-        for (pb, yb) in row.chunks_exact(S::BYTES).zip(y) {
-            // SAFETY: `pb` is one whole super-block of S::BYTES bytes.
-            let m = unsafe { S::decode(pb.as_ptr(), &mut q) };
-            let isum = hsum_i32x4(dot_sb(&q, yb)) as f32;
-            if S::HAS_MIN {
-                let summs = hsum_i32x4(dot_mins(&m.mins, yb)) as f32;
-                sumf += (m.d * yb.d) * isum - (m.dmin * yb.d) * summs;
-            } else {
-                sumf += (m.d * yb.d) * isum;
-            }
-        }
-        *o = sumf;
-    }
 }
 
 const R: usize = 4;

@@ -120,12 +120,11 @@ pub(crate) unsafe fn gather_f16x4(p: [*const u8; 4], off: usize) -> v128 {
     // SAFETY: the caller guarantees 2 readable bytes at each address; read_unaligned has no
     // alignment demand.
     let h = unsafe { p.map(|q| u16::from_le((q.add(off) as *const u16).read_unaligned())) };
-    f16x4_finite_to_f32(u32x4(
-        u32::from(h[0]),
-        u32::from(h[1]),
-        u32::from(h[2]),
-        u32::from(h[3]),
-    ))
+    // Each f16 in the top half of its i32 lane; an arithmetic shift by 3 puts exponent and
+    // mantissa where f32 has them (and copies the sign into bits 28-30, cleared by the mask).
+    let v = u16x8(0, h[0], 0, h[1], 0, h[2], 0, h[3]);
+    let bits = v128_and(i32x4_shr(v, 3), u32x4_splat(0x8fff_e000));
+    f32x4_mul(bits, f32x4_splat(f32::from_bits((127 + 112) << 23)))
 }
 
 /// Sixteen i8 scales (one v128) as i16x8 ×2 and i32x4 ×4.
