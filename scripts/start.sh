@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job (README: `npm start`): fetch the default model and inspect it with the
-# streaming GGUF reader. (The demo chat replaces this once the package API exists.)
+# The main job (README: `npm start`): build the package, fetch the default model and serve the
+# demo chat on http://127.0.0.1:${PORT:-8080}/ (it loads the model without further clicks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-bash scripts/setup.sh native
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+bash scripts/setup.sh native wasm npm
 model=$(bash scripts/fetch-model.sh)
-cargo run --release --locked --example inspect -- "$model"
+node scripts/build.mjs
+exec node scripts/demo.mjs "$model"
