@@ -8,27 +8,14 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use wasm_chord::cpu;
 use wasm_chord::gguf::GgufFile;
 use wasm_chord::quant::{reference, GgmlType};
 
-fn model_path() -> PathBuf {
-    let path = match std::env::var_os("WASM_CHORD_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("HOME").expect("HOME is not set");
-            PathBuf::from(home).join(".cache/wasm-chord/models/gemma-3-270m-q4_k_m.gguf")
-        }
-    };
-    assert!(
-        path.is_file(),
-        "Gemma 3 270M model not found at {}.\nRun `npm run fetch-model` (or set WASM_CHORD_MODEL to the .gguf path).",
-        path.display()
-    );
-    path
-}
+#[path = "support/gemma_path.rs"]
+mod gemma_path;
+use gemma_path::gemma_path as model_path;
 
 #[test]
 fn every_tensor_kind_matches_dequantized_f64() {

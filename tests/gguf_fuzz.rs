@@ -13,72 +13,18 @@
 // Native only: reads the model file, times itself or counts allocations.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::cell::Cell;
+#[path = "support/alloc_counter.rs"]
+mod alloc_counter;
+
 use std::time::{Duration, Instant};
 
+use alloc_counter::peak_alloc;
 use proptest::prelude::*;
 use wasm_chord::gguf::{Array, GgufFile, GgufStream, GgufWriter, Layout, Value};
 use wasm_chord::quant::GgmlType;
 
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_alloc(n: usize) {
-    let _ = LIVE.try_with(|l| {
-        let v = l.get() + n;
-        l.set(v);
-        let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
-    });
-}
-
-fn note_free(n: usize) {
-    let _ = LIVE.try_with(|l| l.set(l.get().saturating_sub(n)));
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: AllocLayout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            note_alloc(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: AllocLayout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(l) };
-        if !p.is_null() {
-            note_alloc(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: AllocLayout) {
-        unsafe { System.dealloc(p, l) };
-        note_free(l.size());
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: AllocLayout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            note_alloc(new);
-            note_free(l.size());
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.with(|l| l.get());
-    PEAK.with(|p| p.set(base));
-    let r = f();
-    (r, PEAK.with(|p| p.get()) - base)
-}
+static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 const SLACK: usize = 64 * 1024;
 

@@ -8,30 +8,21 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::Instant;
 
+#[path = "support/json.rs"]
+mod json;
+
+use json::{Json, JsonExt};
 use wasm_chord::gguf::{GgufFile, GgufHeader, GgufStream, LoadedGguf, StreamStatus};
 use wasm_chord::quant::GgmlType;
 
 const FIXTURE: &str = include_str!("fixtures/gguf/gemma3-270m-tensors.json");
 const CHUNK: usize = 64 * 1024;
 
-fn model_path() -> PathBuf {
-    let path = match std::env::var_os("WASM_CHORD_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("HOME").expect("HOME is not set");
-            PathBuf::from(home).join(".cache/wasm-chord/models/gemma-3-270m-q4_k_m.gguf")
-        }
-    };
-    assert!(
-        path.is_file(),
-        "Gemma 3 270M model not found at {}.\nRun `npm run fetch-model` (or set WASM_CHORD_MODEL to the .gguf path).",
-        path.display()
-    );
-    path
-}
+#[path = "support/gemma_path.rs"]
+mod gemma_path;
+use gemma_path::gemma_path as model_path;
 
 fn read_model() -> Vec<u8> {
     let path = model_path();
@@ -39,28 +30,28 @@ fn read_model() -> Vec<u8> {
 }
 
 fn fixture() -> Json {
-    Json::parse(FIXTURE)
+    json::parse(FIXTURE)
 }
 
 /// Compares everything the fixture records with what our parser produced.
 fn check_against_fixture(h: &GgufHeader, file_len: u64) {
     let fx = fixture();
-    assert_eq!(file_len, fx["file_len"].u64(), "model file length");
-    assert_eq!(u64::from(h.version), fx["version"].u64());
-    assert_eq!(h.metadata.len() as u64, fx["kv_count"].u64());
-    assert_eq!(h.alignment, fx["alignment"].u64());
-    assert_eq!(h.header_len, fx["header_len"].u64());
-    assert_eq!(h.data_start, fx["data_start"].u64());
+    assert_eq!(file_len, fx.key("file_len").u64(), "model file length");
+    assert_eq!(u64::from(h.version), fx.key("version").u64());
+    assert_eq!(h.metadata.len() as u64, fx.key("kv_count").u64());
+    assert_eq!(h.alignment, fx.key("alignment").u64());
+    assert_eq!(h.header_len, fx.key("header_len").u64());
+    assert_eq!(h.data_start, fx.key("data_start").u64());
 
-    let meta = &fx["metadata"];
+    let meta = fx.key("metadata");
     let m = &h.metadata;
     assert_eq!(
         m.get_str("general.architecture").unwrap(),
-        meta["general.architecture"].str()
+        meta.key("general.architecture").str()
     );
     assert_eq!(
         m.get_str("general.name").unwrap(),
-        meta["general.name"].str()
+        meta.key("general.name").str()
     );
     for key in [
         "gemma3.block_count",
@@ -68,11 +59,15 @@ fn check_against_fixture(h: &GgufHeader, file_len: u64) {
         "gemma3.context_length",
         "tokenizer.ggml.bos_token_id",
     ] {
-        assert_eq!(u64::from(m.get_u32(key).unwrap()), meta[key].u64(), "{key}");
+        assert_eq!(
+            u64::from(m.get_u32(key).unwrap()),
+            meta.key(key).u64(),
+            "{key}"
+        );
     }
     let tokens = m.get_str_array("tokenizer.ggml.tokens").unwrap();
-    assert_eq!(tokens.len() as u64, fx["vocab_len"].u64());
-    for (i, t) in fx["first_tokens"].arr().iter().enumerate() {
+    assert_eq!(tokens.len() as u64, fx.key("vocab_len").u64());
+    for (i, t) in fx.key("first_tokens").arr().iter().enumerate() {
         assert_eq!(tokens.get(i), Some(t.str()), "token {i}");
     }
     assert_eq!(
@@ -84,24 +79,28 @@ fn check_against_fixture(h: &GgufHeader, file_len: u64) {
         tokens.len()
     );
 
-    let expected = fx["tensors"].arr();
-    assert_eq!(fx["tensor_count"].u64(), 236);
+    let expected = fx.key("tensors").arr();
+    assert_eq!(fx.key("tensor_count").u64(), 236);
     assert_eq!(h.tensors.len(), expected.len());
     for (t, e) in h.tensors.iter().zip(expected) {
-        let name = e["name"].str();
+        let name = e.key("name").str();
         assert_eq!(t.name, name);
-        assert_eq!(t.ty.name(), e["type"].str(), "{name} type");
-        assert_eq!(u64::from(t.ty.id()), e["type_id"].u64(), "{name} type id");
-        let dims: Vec<u64> = e["dims"].arr().iter().map(Json::u64).collect();
+        assert_eq!(t.ty.name(), e.key("type").str(), "{name} type");
+        assert_eq!(
+            u64::from(t.ty.id()),
+            e.key("type_id").u64(),
+            "{name} type id"
+        );
+        let dims: Vec<u64> = e.key("dims").arr().iter().map(JsonExt::u64).collect();
         assert_eq!(t.dims, dims, "{name} dims");
-        assert_eq!(t.offset, e["offset"].u64(), "{name} offset");
+        assert_eq!(t.offset, e.key("offset").u64(), "{name} offset");
         assert_eq!(
             t.abs_range(h.data_start).start,
-            e["abs_offset"].u64(),
+            e.key("abs_offset").u64(),
             "{name} absolute offset"
         );
-        assert_eq!(t.n_elements, e["n_elements"].u64(), "{name} elements");
-        assert_eq!(t.n_bytes, e["n_bytes"].u64(), "{name} bytes");
+        assert_eq!(t.n_elements, e.key("n_elements").u64(), "{name} elements");
+        assert_eq!(t.n_bytes, e.key("n_bytes").u64(), "{name} bytes");
         assert_eq!(h.tensor_info(name), Some(t), "{name} lookup");
     }
 
@@ -226,7 +225,7 @@ fn gemma_stream_without_length_validates_at_finish() {
 fn gemma_header_in_7_byte_chunks_is_linear() {
     let bytes = read_model();
     let fx = fixture();
-    let header_len = fx["header_len"].u64() as usize;
+    let header_len = fx.key("header_len").u64() as usize;
     let mut stream = GgufStream::new(Some(bytes.len() as u64));
     let t0 = Instant::now();
     let mut ready_at = None;
@@ -246,196 +245,4 @@ fn gemma_header_in_7_byte_chunks_is_linear() {
     check_against_fixture(stream.header().unwrap(), bytes.len() as u64);
     eprintln!("6.5 MB header in 7-byte chunks: ready at {ready_at} after {elapsed:?}");
     assert!(elapsed.as_secs() < 60, "took {elapsed:?}");
-}
-
-// ---- a minimal JSON reader for the fixture (no serde in this crate) --------------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(f64, String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl std::ops::Index<&str> for Json {
-    type Output = Json;
-    fn index(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(kv) => {
-                &kv.iter()
-                    .find(|(k, _)| k == key)
-                    .unwrap_or_else(|| panic!("fixture has no key {key:?}"))
-                    .1
-            }
-            _ => panic!("not an object when looking up {key:?}"),
-        }
-    }
-}
-
-impl Json {
-    fn parse(s: &str) -> Json {
-        let mut p = JsonParser {
-            s: s.as_bytes(),
-            i: 0,
-        };
-        let v = p.value();
-        p.ws();
-        assert_eq!(p.i, s.len(), "trailing characters in fixture");
-        v
-    }
-
-    fn u64(&self) -> u64 {
-        match self {
-            Json::Num(_, raw) => raw.parse().unwrap_or_else(|_| panic!("{raw} is not a u64")),
-            other => panic!("{other:?} is not a number"),
-        }
-    }
-
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            other => panic!("{other:?} is not a string"),
-        }
-    }
-
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(v) => v,
-            other => panic!("{other:?} is not an array"),
-        }
-    }
-}
-
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(self.s[self.i], c, "expected {:?} at {}", c as char, self.i);
-        self.i += 1;
-    }
-
-    fn value(&mut self) -> Json {
-        self.ws();
-        match self.s[self.i] {
-            b'{' => {
-                self.i += 1;
-                let mut kv = Vec::new();
-                self.ws();
-                if self.s[self.i] == b'}' {
-                    self.i += 1;
-                    return Json::Obj(kv);
-                }
-                loop {
-                    self.ws();
-                    let k = self.string();
-                    self.eat(b':');
-                    kv.push((k, self.value()));
-                    self.ws();
-                    self.i += 1;
-                    if self.s[self.i - 1] == b'}' {
-                        return Json::Obj(kv);
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut v = Vec::new();
-                self.ws();
-                if self.s[self.i] == b']' {
-                    self.i += 1;
-                    return Json::Arr(v);
-                }
-                loop {
-                    v.push(self.value());
-                    self.ws();
-                    self.i += 1;
-                    if self.s[self.i - 1] == b']' {
-                        return Json::Arr(v);
-                    }
-                }
-            }
-            b'"' => Json::Str(self.string()),
-            b't' => {
-                self.i += 4;
-                Json::Bool(true)
-            }
-            b'f' => {
-                self.i += 5;
-                Json::Bool(false)
-            }
-            b'n' => {
-                self.i += 4;
-                Json::Null
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() && b"+-0123456789.eE".contains(&self.s[self.i]) {
-                    self.i += 1;
-                }
-                let raw = std::str::from_utf8(&self.s[start..self.i])
-                    .unwrap()
-                    .to_owned();
-                Json::Num(raw.parse().unwrap(), raw)
-            }
-        }
-    }
-
-    fn string(&mut self) -> String {
-        self.eat(b'"');
-        let mut out = String::new();
-        loop {
-            let c = self.s[self.i];
-            self.i += 1;
-            match c {
-                b'"' => return out,
-                b'\\' => {
-                    let e = self.s[self.i];
-                    self.i += 1;
-                    match e {
-                        b'u' => {
-                            let hex = |p: &mut Self| {
-                                let h = std::str::from_utf8(&p.s[p.i..p.i + 4]).unwrap();
-                                p.i += 4;
-                                u32::from_str_radix(h, 16).unwrap()
-                            };
-                            let mut cp = hex(self);
-                            if (0xD800..0xDC00).contains(&cp) {
-                                self.i += 2; // "\u" of the low surrogate
-                                let lo = hex(self);
-                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                            }
-                            out.push(char::from_u32(cp).unwrap());
-                        }
-                        b'n' => out.push('\n'),
-                        b't' => out.push('\t'),
-                        b'r' => out.push('\r'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        other => out.push(other as char),
-                    }
-                }
-                _ => {
-                    // Copy a run of raw UTF-8 bytes.
-                    let start = self.i - 1;
-                    while self.s[self.i] != b'"' && self.s[self.i] != b'\\' {
-                        self.i += 1;
-                    }
-                    out.push_str(std::str::from_utf8(&self.s[start..self.i]).unwrap());
-                }
-            }
-        }
-    }
 }

@@ -4,11 +4,14 @@
 //! a fixture recorded for other bytes would silently test the engine against the wrong model.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "support/json.rs"]
+mod json;
 #[path = "common/synthetic_models.rs"]
 mod synthetic_models;
 
 use std::path::PathBuf;
 
+use json::{Json, JsonExt};
 use synthetic_models::{sha256_hex, Variant, VARIANTS};
 use wasm_chord::gguf::{GgufFile, Value};
 
@@ -35,7 +38,8 @@ fn load_fixture(name: &str) -> Json {
             path.display()
         )
     });
-    Json::parse(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
 }
 
 /// What a fixture must look like, whatever the model.
@@ -50,8 +54,8 @@ struct Expect<'a> {
 /// Checks the documented shape; returns `model_sha256`.
 fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
     let ctx = |what: &str| format!("{name}: {what}");
-    assert_eq!(fx.get("model").str(), want.model, "{}", ctx("model"));
-    let sha = fx.get("model_sha256").str().to_owned();
+    assert_eq!(fx.key("model").str(), want.model, "{}", ctx("model"));
+    let sha = fx.key("model_sha256").str().to_owned();
     assert!(
         sha.len() == 64
             && sha
@@ -61,13 +65,13 @@ fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
         ctx("model_sha256 is not 64 lower-case hex digits")
     );
     assert!(
-        !fx.get("llama_cpp").str().is_empty(),
+        !fx.key("llama_cpp").str().is_empty(),
         "{}",
         ctx("llama_cpp is empty")
     );
-    let n_ctx = fx.get("n_ctx").uint() as usize;
+    let n_ctx = fx.key("n_ctx").u64() as usize;
     assert!(n_ctx > 0, "{}", ctx("n_ctx"));
-    let cases = fx.get("cases").arr();
+    let cases = fx.key("cases").arr();
     assert!(
         cases.len() >= want.min_cases,
         "{}",
@@ -80,23 +84,23 @@ fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
     for (ci, case) in cases.iter().enumerate() {
         let ctx = |what: &str| format!("{name}: case {ci}: {what}");
         assert!(
-            !case.get("prompt").str().is_empty(),
+            !case.key("prompt").str().is_empty(),
             "{}",
             ctx("empty prompt")
         );
         let prompt: Vec<u64> = case
-            .get("prompt_tokens")
+            .key("prompt_tokens")
             .arr()
             .iter()
-            .map(Json::uint)
+            .map(JsonExt::u64)
             .collect();
         let greedy: Vec<u64> = case
-            .get("greedy_tokens")
+            .key("greedy_tokens")
             .arr()
             .iter()
-            .map(Json::uint)
+            .map(JsonExt::u64)
             .collect();
-        let steps = case.get("steps").arr();
+        let steps = case.key("steps").arr();
         assert_eq!(
             prompt.first(),
             Some(&want.bos),
@@ -124,14 +128,14 @@ fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
         }
         for (si, step) in steps.iter().enumerate() {
             let ctx = |what: &str| format!("{name}: case {ci}: step {si}: {what}");
-            let top = step.get("top").arr();
+            let top = step.key("top").arr();
             assert_eq!(top.len(), TOP_K, "{}", ctx("top list length"));
             let mut prev: Option<(u64, f64)> = None;
             let mut ids = Vec::with_capacity(TOP_K);
             for entry in top {
                 let pair = entry.arr();
                 assert_eq!(pair.len(), 2, "{}", ctx("top entries are [id, logit]"));
-                let (id, logit) = (pair[0].uint(), pair[1].num());
+                let (id, logit) = (pair[0].u64(), pair[1].f64());
                 assert!((id as usize) < want.n_vocab, "{}", ctx("id out of vocab"));
                 assert!(logit.is_finite(), "{}", ctx("logit not finite"));
                 if let Some((pid, plogit)) = prev {
@@ -146,7 +150,7 @@ fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
                 prev = Some((id, logit));
             }
             assert_eq!(
-                top[0].arr()[0].uint(),
+                top[0].arr()[0].u64(),
                 greedy[si],
                 "{}",
                 ctx("greedy token is not the argmax of the step's logits")
@@ -204,7 +208,7 @@ fn synthetic_fixtures_are_well_formed() {
     for v in &VARIANTS {
         let (fx, _) = synthetic_fixture(v);
         assert!(
-            fx.get("n_ctx").uint() as usize <= synthetic_models::N_CTX,
+            fx.key("n_ctx").u64() as usize <= synthetic_models::N_CTX,
             "{}: n_ctx above the model's context length",
             v.fixture_name()
         );
@@ -288,224 +292,4 @@ fn gemma_fixture_is_well_formed() {
         sha, GEMMA_SHA256,
         "{GEMMA_FIXTURE} was recorded for another file"
     );
-}
-
-// ---- a minimal JSON reader (no serde in this crate) ------------------------------------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    /// The value and its text (integers are read from the text, exactly).
-    Num(f64, String),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Result<Json, String> {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            i: 0,
-        };
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.s.len() {
-            return Err(format!("trailing characters at byte {}", p.i));
-        }
-        Ok(v)
-    }
-
-    fn get(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(kv) => {
-                &kv.iter()
-                    .find(|(k, _)| k == key)
-                    .unwrap_or_else(|| panic!("no key {key:?}"))
-                    .1
-            }
-            other => panic!("looking up {key:?} in a non-object {other:?}"),
-        }
-    }
-
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            other => panic!("{other:?} is not a string"),
-        }
-    }
-
-    fn num(&self) -> f64 {
-        match self {
-            Json::Num(v, _) => *v,
-            other => panic!("{other:?} is not a number"),
-        }
-    }
-
-    fn uint(&self) -> u64 {
-        match self {
-            Json::Num(_, raw) => raw
-                .parse()
-                .unwrap_or_else(|_| panic!("{raw} is not a non-negative integer")),
-            other => panic!("{other:?} is not a number"),
-        }
-    }
-
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(v) => v,
-            other => panic!("{other:?} is not an array"),
-        }
-    }
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Result<u8, String> {
-        self.ws();
-        self.s
-            .get(self.i)
-            .copied()
-            .ok_or_else(|| "unexpected end".to_owned())
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        if self.peek()? != c {
-            return Err(format!("expected {:?} at byte {}", c as char, self.i));
-        }
-        self.i += 1;
-        Ok(())
-    }
-
-    fn literal(&mut self, word: &str, v: Json) -> Result<Json, String> {
-        if self.s[self.i..].starts_with(word.as_bytes()) {
-            self.i += word.len();
-            Ok(v)
-        } else {
-            Err(format!("bad literal at byte {}", self.i))
-        }
-    }
-
-    fn value(&mut self) -> Result<Json, String> {
-        match self.peek()? {
-            b'{' => {
-                self.i += 1;
-                let mut kv = Vec::new();
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                    return Ok(Json::Obj(kv));
-                }
-                loop {
-                    let k = self.string()?;
-                    self.expect(b':')?;
-                    kv.push((k, self.value()?));
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Ok(Json::Obj(kv));
-                        }
-                        _ => return Err(format!("expected , or }} at byte {}", self.i)),
-                    }
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut v = Vec::new();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                    return Ok(Json::Arr(v));
-                }
-                loop {
-                    v.push(self.value()?);
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Ok(Json::Arr(v));
-                        }
-                        _ => return Err(format!("expected , or ] at byte {}", self.i)),
-                    }
-                }
-            }
-            b'"' => self.string().map(Json::Str),
-            b't' => self.literal("true", Json::Bool(true)),
-            b'f' => self.literal("false", Json::Bool(false)),
-            b'n' => self.literal("null", Json::Null),
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() && b"+-0123456789.eE".contains(&self.s[self.i]) {
-                    self.i += 1;
-                }
-                let raw = std::str::from_utf8(&self.s[start..self.i]).expect("ASCII");
-                let v = raw
-                    .parse()
-                    .map_err(|_| format!("bad number {raw:?} at byte {start}"))?;
-                Ok(Json::Num(v, raw.to_owned()))
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .ok_or_else(|| format!("bad \\u escape at byte {}", self.i))?;
-        self.i += 4;
-        Ok(h)
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.expect(b'"')?;
-        let mut out = Vec::new();
-        loop {
-            let c = *self.s.get(self.i).ok_or("unterminated string")?;
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
-                b'\\' => {
-                    let e = *self.s.get(self.i).ok_or("unterminated escape")?;
-                    self.i += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp)
-                                && self.s[self.i..].starts_with(b"\\u")
-                            {
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                            }
-                            char::from_u32(cp).ok_or("bad code point")?
-                        }
-                        _ => return Err(format!("bad escape at byte {}", self.i)),
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-                _ => out.push(c),
-            }
-        }
-    }
 }

@@ -14,12 +14,16 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-#[path = "tokenizer_support/json.rs"]
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "support/gemma_path.rs"]
+mod gemma_path;
+
+#[path = "support/json.rs"]
 mod json;
 #[path = "tokenizer_support/vocabs.rs"]
 mod vocabs;
 
-use json::Json;
+use json::{Json, JsonExt};
 use wasm_chord::gguf::{GgufFile, Metadata, MetadataEntry, Value};
 use wasm_chord::tokenizer::{Kind, PreRegex, TokenAttr, Tokenizer};
 use wasm_chord::Error;
@@ -66,14 +70,13 @@ fn ids_digest(ids: &[u32]) -> String {
 
 /// The fixtures' long prompt: the inputs joined by "\n", repeated to at least `bytes` bytes.
 fn long_prompt(fx: &Json) -> String {
-    let inputs: Vec<&str> = fx
-        .get("tokenize")
+    let inputs: Vec<&str> = fx["tokenize"]
         .arr()
         .iter()
-        .map(|c| c.get("text").str())
+        .map(|c| c["text"].str())
         .collect();
     let base = inputs.join("\n");
-    let want = fx.get("long_prompt").get("bytes").u64() as usize;
+    let want = fx["long_prompt"]["bytes"].u64() as usize;
     let reps = want.div_ceil(base.len().max(1));
     let long = base.repeat(reps);
     assert_eq!(long.len(), want, "long prompt construction");
@@ -83,7 +86,7 @@ fn long_prompt(fx: &Json) -> String {
 /// Compares everything a fixture records; returns the mismatches.
 fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
     let mut bad = Vec::new();
-    let name = fx.get("model").str().to_owned();
+    let name = fx["model"].str().to_owned();
     let mut expect = |ok: bool, msg: String| {
         if !ok {
             bad.push(format!("{name}: {msg}"));
@@ -91,38 +94,38 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
     };
 
     // Vocabulary-level facts.
-    let v = fx.get("vocab");
-    let n = v.get("n_tokens").u64() as usize;
+    let v = &fx["vocab"];
+    let n = v["n_tokens"].u64() as usize;
     expect(
         tok.n_vocab() == n,
         format!("n_vocab {} vs {n}", tok.n_vocab()),
     );
-    let kind = match v.get("type").str() {
+    let kind = match v["type"].str() {
         "spm" => Kind::Spm,
         _ => Kind::Bpe,
     };
     expect(tok.kind() == kind, format!("kind {:?}", tok.kind()));
     let sp = tok.special_tokens();
     for (what, ours, theirs) in [
-        ("bos", sp.bos, v.get("bos").opt_u32()),
-        ("eos", sp.eos, v.get("eos").opt_u32()),
-        ("eot", sp.eot, v.get("eot").opt_u32()),
-        ("sep", sp.sep, v.get("sep").opt_u32()),
-        ("nl", sp.nl, v.get("nl").opt_u32()),
-        ("pad", sp.pad, v.get("pad").opt_u32()),
+        ("bos", sp.bos, v["bos"].opt_u32()),
+        ("eos", sp.eos, v["eos"].opt_u32()),
+        ("eot", sp.eot, v["eot"].opt_u32()),
+        ("sep", sp.sep, v["sep"].opt_u32()),
+        ("nl", sp.nl, v["nl"].opt_u32()),
+        ("pad", sp.pad, v["pad"].opt_u32()),
     ] {
         expect(
             ours == theirs,
             format!("{what} {ours:?} vs llama.cpp {theirs:?}"),
         );
     }
-    expect(tok.add_bos() == v.get("add_bos").bool(), "add_bos".into());
-    expect(tok.add_eos() == v.get("add_eos").bool(), "add_eos".into());
+    expect(tok.add_bos() == v["add_bos"].bool(), "add_bos".into());
+    expect(tok.add_eos() == v["add_eos"].bool(), "add_eos".into());
     expect(
-        tok.eog_ids() == v.get("eog").ids(),
-        format!("eog {:?} vs {:?}", tok.eog_ids(), v.get("eog").ids()),
+        tok.eog_ids() == v["eog"].ids(),
+        format!("eog {:?} vs {:?}", tok.eog_ids(), v["eog"].ids()),
     );
-    for run in v.get("attr_runs").arr() {
+    for run in v["attr_runs"].arr() {
         let r = run.ids();
         for id in r[0]..r[0] + r[1] {
             let ours = tok.token_attr(id).map(TokenAttr::bits);
@@ -140,16 +143,16 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
             b
         }))
     };
-    let d = v.get("pieces_digest");
+    let d = &v["pieces_digest"];
     expect(
-        digest(false) == d.get("plain").str(),
+        digest(false) == d["plain"].str(),
         "digest of all pieces (special = false)".into(),
     );
     expect(
-        digest(true) == d.get("special").str(),
+        digest(true) == d["special"].str(),
         "digest of all pieces (special = true)".into(),
     );
-    for p in v.get("pieces").arr() {
+    for p in v["pieces"].arr() {
         let p = p.arr();
         let id = p[0].u32();
         for (k, special) in [(1, false), (2, true)] {
@@ -164,10 +167,10 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
 
     // Tokenization.
     let flags = [(false, false), (false, true), (true, false), (true, true)];
-    for case in fx.get("tokenize").arr() {
-        let text = case.get("text").str();
+    for case in fx["tokenize"].arr() {
+        let text = case["text"].str();
         for (k, &(add, parse)) in flags.iter().enumerate() {
-            let want = case.get("ids").arr()[k].ids();
+            let want = case["ids"].arr()[k].ids();
             let got = tok.encode(text, add, parse);
             expect(
                 got == want,
@@ -176,32 +179,32 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
         }
     }
     let long = long_prompt(fx);
-    let lp = fx.get("long_prompt");
+    let lp = &fx["long_prompt"];
     for (k, &(add, parse)) in flags.iter().enumerate() {
         let got = tok.encode(&long, add, parse);
         expect(
-            got.len() as u64 == lp.get("counts").arr()[k].u64()
-                && ids_digest(&got) == lp.get("digests").arr()[k].str(),
+            got.len() as u64 == lp["counts"].arr()[k].u64()
+                && ids_digest(&got) == lp["digests"].arr()[k].str(),
             format!("long prompt ({add}, {parse}): {} ids", got.len()),
         );
     }
 
     // Stress inputs, where llama.cpp survived them (it overflows its stack on 100 KB of digits
     // with the "default" pre-tokenizer).
-    for st in fx.get("stress").arr() {
-        if st.get("counts") == &Json::Null {
+    for st in fx["stress"].arr() {
+        if st["counts"].is_null() {
             continue;
         }
-        let unit = st.get("unit").str();
-        let text = unit.repeat(st.get("repeat").u64() as usize);
+        let unit = st["unit"].str();
+        let text = unit.repeat(st["repeat"].u64() as usize);
         for (k, &(add, parse)) in flags.iter().enumerate() {
             let got = tok.encode(&text, add, parse);
             expect(
-                got.len() as u64 == st.get("counts").arr()[k].u64()
-                    && ids_digest(&got) == st.get("digests").arr()[k].str(),
+                got.len() as u64 == st["counts"].arr()[k].u64()
+                    && ids_digest(&got) == st["digests"].arr()[k].str(),
                 format!(
                     "stress {unit:?} x {} ({add}, {parse}): {} ids",
-                    st.get("repeat").u64(),
+                    st["repeat"].u64(),
                     got.len()
                 ),
             );
@@ -209,10 +212,10 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
     }
 
     // Detokenization, whole and streamed.
-    for case in fx.get("detokenize").arr() {
-        let ids = case.get("ids").ids();
+    for case in fx["detokenize"].arr() {
+        let ids = case["ids"].ids();
         for (k, &(remove, unparse)) in flags.iter().enumerate() {
-            let want = case.get("out").arr()[k].bytes();
+            let want = case["out"].arr()[k].bytes();
             let got = tok
                 .detokenize_bytes(&ids, remove, unparse)
                 .unwrap_or_default();
@@ -243,8 +246,8 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
 
 fn assert_conforms(gguf: &[u8], fixture: &str) {
     let tok = load(gguf);
-    let fx = Json::parse(fixture);
-    let cases = fx.get("tokenize").arr().len();
+    let fx = json::parse(fixture);
+    let cases = fx["tokenize"].arr().len();
     assert!(cases >= 50, "only {cases} tokenization cases");
     let bad = check(&tok, &fx);
     assert!(
@@ -627,9 +630,9 @@ fn assert_fast(tok: &Tokenizer, what: &str, text: &str) -> Vec<u32> {
 /// against nested special tokens, …), built to hit the worst cases.
 fn stress_texts(fx: &Json) -> Vec<(String, String)> {
     let mut v = vec![("fixture long prompt".to_owned(), long_prompt(fx))];
-    for st in fx.get("stress").arr() {
-        let unit = st.get("unit").str();
-        let n = st.get("repeat").u64() as usize;
+    for st in fx["stress"].arr() {
+        let unit = st["unit"].str();
+        let n = st["repeat"].u64() as usize;
         v.push((format!("{unit:?} x {n}"), unit.repeat(n)));
     }
     v
@@ -638,7 +641,7 @@ fn stress_texts(fx: &Json) -> Vec<(String, String)> {
 #[test]
 fn long_prompts_are_linear_spm() {
     let tok = load(SPM);
-    for (what, text) in stress_texts(&Json::parse(SPM_JSON)) {
+    for (what, text) in stress_texts(&json::parse(SPM_JSON)) {
         assert_fast(&tok, &what, &text);
     }
 }
@@ -650,7 +653,7 @@ fn long_prompts_are_linear_bpe() {
         (BPE_DEFAULT, BPE_DEFAULT_JSON),
     ] {
         let tok = load(gguf);
-        for (what, text) in stress_texts(&Json::parse(fx)) {
+        for (what, text) in stress_texts(&json::parse(fx)) {
             assert_fast(&tok, &what, &text);
         }
     }
@@ -662,27 +665,12 @@ fn long_prompts_are_linear_bpe() {
 mod gemma {
     use super::*;
     use std::io::Read;
-    use std::path::PathBuf;
     use std::sync::OnceLock;
     use wasm_chord::gguf::{GgufHeader, Parsed};
 
     const GEMMA_JSON: &str = include_str!("fixtures/tokenizer/gemma-3-270m.json");
 
-    fn model_path() -> PathBuf {
-        let path = match std::env::var_os("WASM_CHORD_MODEL") {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let home = std::env::var_os("HOME").expect("HOME is not set");
-                PathBuf::from(home).join(".cache/wasm-chord/models/gemma-3-270m-q4_k_m.gguf")
-            }
-        };
-        assert!(
-            path.is_file(),
-            "Gemma 3 270M model not found at {}.\nRun `npm run fetch-model` (or set WASM_CHORD_MODEL to the .gguf path).",
-            path.display()
-        );
-        path
-    }
+    use super::gemma_path::gemma_path as model_path;
 
     /// The tokenizer from the model's metadata: only the header is read.
     pub(super) fn tokenizer() -> &'static Tokenizer {
@@ -715,7 +703,7 @@ mod gemma {
 
     #[test]
     fn gemma_matches_llama_cpp() {
-        let fx = Json::parse(GEMMA_JSON);
+        let fx = json::parse(GEMMA_JSON);
         let tok = tokenizer();
         assert_eq!(tok.kind(), Kind::Spm);
         assert_eq!(tok.n_vocab(), 262_144);
@@ -744,9 +732,9 @@ mod gemma {
     #[test]
     fn gemma_roundtrips_plain_text() {
         let tok = tokenizer();
-        let fx = Json::parse(GEMMA_JSON);
-        for case in fx.get("tokenize").arr() {
-            let text = case.get("text").str();
+        let fx = json::parse(GEMMA_JSON);
+        for case in fx["tokenize"].arr() {
+            let text = case["text"].str();
             let ids = tok.encode(text, false, false);
             // SentencePiece cannot tell a literal U+2581 from an escaped space.
             let want = text.replace('\u{2581}', " ");
@@ -757,7 +745,7 @@ mod gemma {
     #[test]
     fn gemma_long_prompts_are_linear() {
         let tok = tokenizer();
-        for (what, text) in stress_texts(&Json::parse(GEMMA_JSON)) {
+        for (what, text) in stress_texts(&json::parse(GEMMA_JSON)) {
             assert_fast(tok, &what, &text);
         }
     }

@@ -1,5 +1,5 @@
-//! Shared by the engine tests: the Gemma model path, a minimal JSON reader for the llama.cpp
-//! fixtures, and tiny deterministic llama/gemma3 models built in memory.
+//! Shared by the engine tests: the Gemma model path, the llama.cpp fixtures (read with
+//! serde_json), and tiny deterministic llama/gemma3 models built in memory.
 //!
 //! Included with `mod engine_support;` from tests/engine_*.rs.
 
@@ -10,7 +10,6 @@ pub mod synthetic_models;
 
 pub mod conformance;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use wasm_chord::gguf::{Array, GgufWriter, LoadedGguf, StringArray, Value};
@@ -19,23 +18,9 @@ use wasm_chord::quant::GgmlType;
 
 // ---- the real model -------------------------------------------------------------------------
 
-/// The Gemma 3 270M file: `$WASM_CHORD_MODEL`, else the fetch script's cache. Fails (never
-/// skips) when it is absent.
-pub fn gemma_path() -> PathBuf {
-    let path = match std::env::var_os("WASM_CHORD_MODEL") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let home = std::env::var_os("HOME").expect("HOME is not set");
-            PathBuf::from(home).join(".cache/wasm-chord/models/gemma-3-270m-q4_k_m.gguf")
-        }
-    };
-    assert!(
-        path.is_file(),
-        "Gemma 3 270M model not found at {}.\nRun `npm run fetch-model` (or set WASM_CHORD_MODEL to the .gguf path).",
-        path.display()
-    );
-    path
-}
+#[path = "../support/gemma_path.rs"]
+mod gemma_path;
+pub use gemma_path::gemma_path;
 
 pub fn gemma_gguf() -> LoadedGguf {
     let path = gemma_path();
@@ -43,207 +28,27 @@ pub fn gemma_gguf() -> LoadedGguf {
     LoadedGguf::from_bytes(bytes).expect("the Gemma file parses")
 }
 
-// ---- JSON -----------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(BTreeMap<String, Json>),
-}
-
-impl Json {
-    pub fn parse(s: &str) -> Json {
-        let mut p = JsonParser {
-            b: s.as_bytes(),
-            i: 0,
-        };
-        let v = p.value();
-        p.ws();
-        assert_eq!(p.i, p.b.len(), "trailing data in JSON");
-        v
-    }
-    pub fn get(&self, k: &str) -> &Json {
-        match self {
-            Json::Obj(m) => m.get(k).unwrap_or_else(|| panic!("JSON key {k:?} missing")),
-            _ => panic!("not a JSON object"),
-        }
-    }
-    pub fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(a) => a,
-            _ => panic!("not a JSON array"),
-        }
-    }
-    pub fn num(&self) -> f64 {
-        match self {
-            Json::Num(x) => *x,
-            _ => panic!("not a JSON number"),
-        }
-    }
-    pub fn str(&self) -> &str {
-        match self {
-            Json::Str(s) => s,
-            _ => panic!("not a JSON string"),
-        }
-    }
-    pub fn u32s(&self) -> Vec<u32> {
-        self.arr().iter().map(|v| v.num() as u32).collect()
-    }
-}
-
-struct JsonParser<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(
-            self.b[self.i], c,
-            "JSON: expected {:?} at {}",
-            c as char, self.i
-        );
-        self.i += 1;
-    }
-    fn value(&mut self) -> Json {
-        self.ws();
-        match self.b[self.i] {
-            b'{' => {
-                self.i += 1;
-                let mut m = BTreeMap::new();
-                self.ws();
-                if self.b[self.i] == b'}' {
-                    self.i += 1;
-                    return Json::Obj(m);
-                }
-                loop {
-                    self.ws();
-                    let k = self.string();
-                    self.eat(b':');
-                    let v = self.value();
-                    m.insert(k, v);
-                    self.ws();
-                    let c = self.b[self.i];
-                    self.i += 1;
-                    if c == b'}' {
-                        return Json::Obj(m);
-                    }
-                    assert_eq!(c, b',');
-                }
-            }
-            b'[' => {
-                self.i += 1;
-                let mut a = Vec::new();
-                self.ws();
-                if self.b[self.i] == b']' {
-                    self.i += 1;
-                    return Json::Arr(a);
-                }
-                loop {
-                    a.push(self.value());
-                    self.ws();
-                    let c = self.b[self.i];
-                    self.i += 1;
-                    if c == b']' {
-                        return Json::Arr(a);
-                    }
-                    assert_eq!(c, b',');
-                }
-            }
-            b'"' => Json::Str(self.string()),
-            b't' => {
-                self.i += 4;
-                Json::Bool(true)
-            }
-            b'f' => {
-                self.i += 5;
-                Json::Bool(false)
-            }
-            b'n' => {
-                self.i += 4;
-                Json::Null
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.b.len()
-                    && matches!(
-                        self.b[self.i],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
-                {
-                    self.i += 1;
-                }
-                let s = std::str::from_utf8(&self.b[start..self.i]).unwrap();
-                Json::Num(
-                    s.parse()
-                        .unwrap_or_else(|_| panic!("bad JSON number {s:?}")),
-                )
-            }
-        }
-    }
-    fn string(&mut self) -> String {
-        assert_eq!(self.b[self.i], b'"');
-        self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            let c = self.b[self.i];
-            self.i += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let e = self.b[self.i];
-                    self.i += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'u' => {
-                            let mut cp = self.hex4();
-                            if (0xd800..0xdc00).contains(&cp) {
-                                assert_eq!(&self.b[self.i..self.i + 2], b"\\u");
-                                self.i += 2;
-                                let lo = self.hex4();
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                            }
-                            let ch = char::from_u32(cp).expect("valid code point");
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        }
-                        other => out.push(other),
-                    }
-                }
-                _ => out.push(c),
-            }
-        }
-        String::from_utf8(out).expect("JSON strings are UTF-8")
-    }
-    fn hex4(&mut self) -> u32 {
-        let s = std::str::from_utf8(&self.b[self.i..self.i + 4]).unwrap();
-        self.i += 4;
-        u32::from_str_radix(s, 16).unwrap()
-    }
-}
+// ---- the llama.cpp fixtures ----------------------------------------------------------------
 
 /// One llama.cpp fixture case.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct OracleCase {
     pub prompt: String,
     pub prompt_tokens: Vec<u32>,
     pub greedy_tokens: Vec<u32>,
     /// Per step: the top-10 `(id, logit)` after prompt + greedy_tokens[..i].
+    #[serde(deserialize_with = "top_lists")]
     pub steps: Vec<Vec<(u32, f32)>>,
+}
+
+/// The fixture's `steps: [{"top": [[id, logit], …]}, …]` as the top lists.
+fn top_lists<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<(u32, f32)>>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Step {
+        top: Vec<(u32, f32)>,
+    }
+    let steps: Vec<Step> = serde::Deserialize::deserialize(d)?;
+    Ok(steps.into_iter().map(|s| s.top).collect())
 }
 
 impl OracleCase {
@@ -253,7 +58,7 @@ impl OracleCase {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Oracle {
     pub model: String,
     pub model_sha256: String,
@@ -277,34 +82,7 @@ pub fn oracle(name: &str) -> Oracle {
 
 /// Parses an oracle fixture's text (for builds without a file system: include_str!).
 pub fn oracle_from_json(text: &str) -> Oracle {
-    let j = Json::parse(text);
-    Oracle {
-        model: j.get("model").str().to_owned(),
-        model_sha256: j.get("model_sha256").str().to_owned(),
-        n_ctx: j.get("n_ctx").num() as usize,
-        cases: j
-            .get("cases")
-            .arr()
-            .iter()
-            .map(|c| OracleCase {
-                prompt: c.get("prompt").str().to_owned(),
-                prompt_tokens: c.get("prompt_tokens").u32s(),
-                greedy_tokens: c.get("greedy_tokens").u32s(),
-                steps: c
-                    .get("steps")
-                    .arr()
-                    .iter()
-                    .map(|s| {
-                        s.get("top")
-                            .arr()
-                            .iter()
-                            .map(|p| (p.arr()[0].num() as u32, p.arr()[1].num() as f32))
-                            .collect()
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("oracle fixture: {e}"))
 }
 
 // ---- tiny models ----------------------------------------------------------------------------
