@@ -6,6 +6,7 @@
 use core::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
+use super::merge::{char_symbols, merge, Pair, Symbol};
 use super::pretok::{self, PreRegex};
 use super::unicode::byte_to_char;
 use super::Vocab;
@@ -62,14 +63,6 @@ impl Merges {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Symbol {
-    start: usize,
-    len: usize,
-    prev: Option<usize>,
-    next: Option<usize>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Bigram {
     left: usize,
@@ -91,6 +84,18 @@ impl Ord for Bigram {
             .cmp(&self.rank)
             .then(other.left.cmp(&self.left))
             .then(other.right.cmp(&self.right))
+    }
+}
+
+impl Pair for Bigram {
+    fn left(&self) -> usize {
+        self.left
+    }
+    fn right(&self) -> usize {
+        self.right
+    }
+    fn size(&self) -> usize {
+        self.size
     }
 }
 
@@ -118,67 +123,18 @@ pub(super) fn tokenize(
             }
         }
 
-        symbols.clear();
-        for (start, c) in word.char_indices() {
-            let i = symbols.len();
-            let len = c.len_utf8();
-            symbols.push(Symbol {
-                start,
-                len,
-                prev: i.checked_sub(1),
-                next: if start + len == word.len() {
-                    None
-                } else {
-                    Some(i + 1)
-                },
-            });
-        }
-
-        queue.clear();
-        let add = |symbols: &[Symbol],
-                   queue: &mut BinaryHeap<Bigram>,
-                   left: Option<usize>,
-                   right: Option<usize>| {
-            let (Some(l), Some(r)) = (left, right) else {
-                return;
-            };
-            let (Some(ls), Some(rs)) = (symbols.get(l), symbols.get(r)) else {
-                return;
-            };
-            let (Some(lt), Some(rt)) = (
-                word.get(ls.start..ls.start + ls.len),
-                word.get(rs.start..rs.start + rs.len),
-            ) else {
-                return;
-            };
-            if let Some(rank) = merges.rank(vocab, lt, rt) {
-                queue.push(Bigram {
-                    left: l,
-                    right: r,
-                    rank,
-                    size: ls.len + rs.len,
-                });
-            }
-        };
-        for i in 1..symbols.len() {
-            add(&symbols, &mut queue, Some(i - 1), Some(i));
-        }
-        while let Some(b) = queue.pop() {
-            let (l, r) = (symbols[b.left], symbols[b.right]);
-            // Stale: one side was merged away or grew since the bigram was queued.
-            if l.len == 0 || r.len == 0 || l.len + r.len != b.size {
-                continue;
-            }
-            symbols[b.left].len += r.len;
-            symbols[b.right].len = 0;
-            symbols[b.left].next = r.next;
-            if let Some(n) = r.next {
-                symbols[n].prev = Some(b.left);
-            }
-            let left = symbols[b.left];
-            add(&symbols, &mut queue, left.prev, Some(b.left));
-            add(&symbols, &mut queue, Some(b.left), left.next);
-        }
+        char_symbols(&word, &mut symbols);
+        merge(&mut symbols, &mut queue, |symbols, l, r| {
+            let (ls, rs) = (symbols[l], symbols[r]);
+            let lt = word.get(ls.start..ls.start + ls.len)?;
+            let rt = word.get(rs.start..rs.start + rs.len)?;
+            merges.rank(vocab, lt, rt).map(|rank| Bigram {
+                left: l,
+                right: r,
+                rank,
+                size: ls.len + rs.len,
+            })
+        });
 
         for s in symbols.iter().filter(|s| s.len > 0) {
             let piece = word.get(s.start..s.start + s.len).unwrap_or("");

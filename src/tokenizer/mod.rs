@@ -16,6 +16,7 @@
 
 mod bpe;
 mod detok;
+mod merge;
 mod pretok;
 mod special;
 mod spm;

@@ -7,15 +7,8 @@
 use core::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use super::merge::{char_symbols, merge, Pair, Symbol};
 use super::Vocab;
-
-#[derive(Debug, Clone, Copy)]
-struct Symbol {
-    start: usize,
-    len: usize,
-    prev: Option<usize>,
-    next: Option<usize>,
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Bigram {
@@ -47,75 +40,41 @@ impl Ord for Bigram {
     }
 }
 
+impl Pair for Bigram {
+    fn left(&self) -> usize {
+        self.left
+    }
+    fn right(&self) -> usize {
+        self.right
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+}
+
 /// Tokenizes one escaped fragment (spaces already replaced by `▁`), appending to `out`.
 pub(super) fn tokenize(vocab: &Vocab, text: &str, unk: Option<u32>, out: &mut Vec<u32>) {
     let mut symbols: Vec<Symbol> = Vec::with_capacity(text.len());
-    for (start, c) in text.char_indices() {
-        let i = symbols.len();
-        let len = c.len_utf8();
-        symbols.push(Symbol {
-            start,
-            len,
-            prev: i.checked_sub(1),
-            next: if start + len == text.len() {
-                None
-            } else {
-                Some(i + 1)
-            },
-        });
-    }
+    char_symbols(text, &mut symbols);
     if symbols.is_empty() {
         return;
     }
 
     let mut queue = BinaryHeap::with_capacity(symbols.len());
-    let try_add = |symbols: &[Symbol],
-                   queue: &mut BinaryHeap<Bigram>,
-                   left: Option<usize>,
-                   right: Option<usize>| {
-        let (Some(l), Some(r)) = (left, right) else {
-            return;
-        };
-        let (Some(ls), Some(rs)) = (symbols.get(l), symbols.get(r)) else {
-            return;
-        };
+    merge(&mut symbols, &mut queue, |symbols, l, r| {
+        let (ls, rs) = (symbols[l], symbols[r]);
         let size = ls.len + rs.len;
         if size > vocab.max_token_len {
-            return;
+            return None;
         }
-        let Some(piece) = text.get(ls.start..ls.start + size) else {
-            return;
-        };
-        if let Some(id) = vocab.token_id(piece) {
-            queue.push(Bigram {
-                left: l,
-                right: r,
-                score: vocab.score(id),
-                size,
-            });
-        }
-    };
-
-    for i in 1..symbols.len() {
-        try_add(&symbols, &mut queue, Some(i - 1), Some(i));
-    }
-
-    while let Some(b) = queue.pop() {
-        let (l, r) = (symbols[b.left], symbols[b.right]);
-        // Skip bigrams made stale by an earlier merge.
-        if l.len == 0 || r.len == 0 || l.len + r.len != b.size {
-            continue;
-        }
-        symbols[b.left].len += r.len;
-        symbols[b.right].len = 0;
-        symbols[b.left].next = r.next;
-        if let Some(n) = r.next {
-            symbols[n].prev = Some(b.left);
-        }
-        let left = symbols[b.left];
-        try_add(&symbols, &mut queue, left.prev, Some(b.left));
-        try_add(&symbols, &mut queue, Some(b.left), left.next);
-    }
+        let piece = text.get(ls.start..ls.start + size)?;
+        vocab.token_id(piece).map(|id| Bigram {
+            left: l,
+            right: r,
+            score: vocab.score(id),
+            size,
+        })
+    });
 
     let mut i = Some(0usize);
     while let Some(k) = i {
