@@ -282,12 +282,7 @@ pub fn matmul(
     act: &Activations,
     out: &mut [f32],
 ) -> Result<()> {
-    check_matmul(ty, w, rows, cols, act, out)?;
-    if rows == 0 || cols == 0 {
-        out.fill(0.0);
-        return Ok(());
-    }
-    backend::matmul(ty, w, rows, cols, act, out)
+    checked(backend::matmul, ty, w, rows, cols, act, out)
 }
 
 /// The decode product: [`matmul`] with exactly one activation row.
@@ -313,12 +308,27 @@ pub fn matmul_reference(
     act: &Activations,
     out: &mut [f32],
 ) -> Result<()> {
+    checked(scalar::matmul, ty, w, rows, cols, act, out)
+}
+
+type Kernel = fn(GgmlType, &[u8], usize, usize, &Activations, &mut [f32]) -> Result<()>;
+
+/// Validates the sizes once, handles the empty product, then runs `kernel` unchecked.
+fn checked(
+    kernel: Kernel,
+    ty: GgmlType,
+    w: &[u8],
+    rows: usize,
+    cols: usize,
+    act: &Activations,
+    out: &mut [f32],
+) -> Result<()> {
     check_matmul(ty, w, rows, cols, act, out)?;
     if rows == 0 || cols == 0 {
         out.fill(0.0);
         return Ok(());
     }
-    scalar::matmul(ty, w, rows, cols, act, out)
+    kernel(ty, w, rows, cols, act, out)
 }
 
 // ---- f32 ops ----------------------------------------------------------------------------

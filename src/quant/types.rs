@@ -218,6 +218,11 @@ impl GgmlType {
         }
     }
 
+    /// Every type a GGUF weight tensor can have (the table minus the activation-only Q8_K).
+    pub fn weight_types() -> impl Iterator<Item = GgmlType> {
+        TYPES.iter().map(|t| t.ty).filter(|&t| t != GgmlType::Q8_K)
+    }
+
     pub fn from_name(name: &str) -> Option<GgmlType> {
         TYPES.iter().find(|t| t.name == name).map(|t| t.ty)
     }

@@ -49,22 +49,6 @@ impl Rng {
     }
 }
 
-pub const ALL_WEIGHT_TYPES: [GgmlType; 13] = [
-    GgmlType::F32,
-    GgmlType::F16,
-    GgmlType::BF16,
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-];
-
 /// Byte offsets of the f16 scale fields inside a block (ggml-common.h).
 fn scale_fields(ty: GgmlType) -> &'static [usize] {
     use GgmlType as T;
@@ -277,7 +261,7 @@ pub fn activations_hold_every_row() {
 
 pub fn matmul_random_blocks_match_reference() {
     let mut rng = Rng::new(4);
-    for ty in ALL_WEIGHT_TYPES {
+    for ty in GgmlType::weight_types() {
         let bl = ty.block_len().max(8);
         for (rows, nblk) in [(1, 1), (3, 2), (4, 3), (5, 5), (9, 20), (13, 8)] {
             let cols = if ty.is_quantized() {
@@ -298,7 +282,7 @@ pub fn matmul_random_blocks_match_reference() {
 /// value: the kernels' own f16 conversion must agree with the reference's.
 pub fn matmul_wild_scales_match_reference() {
     let mut rng = Rng::new(5);
-    for ty in ALL_WEIGHT_TYPES {
+    for ty in GgmlType::weight_types() {
         let cols = if ty.is_quantized() {
             2 * ty.block_len()
         } else {
