@@ -10,6 +10,26 @@ use crate::quant::unpack::unpack_scale_min_k4;
 
 pub(super) struct Q4K;
 
+/// The header Q4_K and Q5_K share: f16 `d`, f16 `dmin`, then 8 six-bit scales and mins
+/// packed in 12 bytes.
+///
+/// # Safety
+/// `p` must point at the first of at least 16 readable bytes.
+#[inline(always)]
+pub(super) unsafe fn k4_header(p: *const u8) -> (f32, f32, [u8; 8], [u8; 8]) {
+    // SAFETY: d, dmin are bytes 0..4, scales 4..16, all within the 16 bytes the caller
+    // guarantees; [u8; 12] has alignment 1.
+    let (d, dmin, packed) = unsafe {
+        (
+            load_f16(p),
+            load_f16(p.add(2)),
+            &*(p.add(4) as *const [u8; 12]),
+        )
+    };
+    let (sc, mn) = unpack_scale_min_k4(packed);
+    (d, dmin, sc, mn)
+}
+
 /// `[m0, m0, m1, m1, …]`: the min of each 16 elements from the 8 per-32 mins.
 #[inline(always)]
 pub(super) fn mins16_from_8(mn: [u8; 8]) -> [v128; 2] {
@@ -39,15 +59,8 @@ impl SuperBlock for Q4K {
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {
-        // SAFETY: d, dmin are bytes 0..4, scales 4..16; [u8; 12] has alignment 1.
-        let (d, dmin, packed) = unsafe {
-            (
-                load_f16(p),
-                load_f16(p.add(2)),
-                &*(p.add(4) as *const [u8; 12]),
-            )
-        };
-        let (sc, mn) = unpack_scale_min_k4(packed);
+        // SAFETY: `p` points at a whole block (SuperBlock::decode's contract).
+        let (d, dmin, sc, mn) = unsafe { k4_header(p) };
         let mask = u16x8_splat(0x0F);
         for j in 0..4 {
             let s_lo = i16x8_splat(i16::from(sc[2 * j]));
@@ -78,15 +91,8 @@ pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
         let mut sumf = 0.0f32;
         for (pb, yb) in row.chunks_exact(<Q4K as SuperBlock>::BYTES).zip(y) {
             let p = pb.as_ptr();
-            // SAFETY: `pb` is one whole 144-byte super-block: d, dmin at 0..4, scales 4..16.
-            let (d, dmin, packed) = unsafe {
-                (
-                    load_f16(p),
-                    load_f16(p.add(2)),
-                    &*(p.add(4) as *const [u8; 12]),
-                )
-            };
-            let (sc, mn) = unpack_scale_min_k4(packed);
+            // SAFETY: `pb` is one whole 144-byte super-block.
+            let (d, dmin, sc, mn) = unsafe { k4_header(p) };
             let xp = yb.qs.as_ptr();
             let mut isum = i32x4_splat(0);
             for j in 0..4 {

@@ -4,11 +4,10 @@
 
 use core::arch::wasm32::*;
 
-use super::q4_k::{mins16_from_8, mins_dot};
+use super::q4_k::{k4_header, mins16_from_8, mins_dot};
 use super::superblock::{Meta, SuperBlock};
-use super::util::{hsum_i32x4, load_f16};
+use super::util::hsum_i32x4;
 use crate::quant::blocks::BlockQ8K;
-use crate::quant::unpack::unpack_scale_min_k4;
 
 pub(super) struct Q5K;
 
@@ -17,15 +16,8 @@ impl SuperBlock for Q5K {
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {
-        // SAFETY: d, dmin are bytes 0..4, scales 4..16; [u8; 12] has alignment 1.
-        let (d, dmin, packed) = unsafe {
-            (
-                load_f16(p),
-                load_f16(p.add(2)),
-                &*(p.add(4) as *const [u8; 12]),
-            )
-        };
-        let (sc, mn) = unpack_scale_min_k4(packed);
+        // SAFETY: `p` points at a whole block (SuperBlock::decode's contract).
+        let (d, dmin, sc, mn) = unsafe { k4_header(p) };
         let mask = u16x8_splat(0x0F);
         let one = u16x8_splat(1);
         for j in 0..4 {
@@ -65,17 +57,14 @@ pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
         let mut sumf = 0.0f32;
         for (pb, yb) in row.chunks_exact(<Q5K as SuperBlock>::BYTES).zip(y) {
             let p = pb.as_ptr();
-            // SAFETY: `pb` is one whole 176-byte super-block: d, dmin at 0..4, scales 4..16,
-            // qh 16..48 (four 8-byte loads).
-            let (d, dmin, packed, qh4) = unsafe {
+            // SAFETY: `pb` is one whole 176-byte super-block: the header at 0..16, qh at
+            // 16..48 (four 8-byte loads).
+            let ((d, dmin, sc, mn), qh4) = unsafe {
                 (
-                    load_f16(p),
-                    load_f16(p.add(2)),
-                    &*(p.add(4) as *const [u8; 12]),
+                    k4_header(p),
                     [0, 1, 2, 3].map(|h| i16x8_shl(u16x8_load_extend_u8x8(p.add(16 + 8 * h)), 4)),
                 )
             };
-            let (sc, mn) = unpack_scale_min_k4(packed);
             let xp = yb.qs.as_ptr();
             let mut isum = i32x4_splat(0);
             for j in 0..4 {
