@@ -271,6 +271,16 @@ pub enum Error {
 
     #[error("invalid tokenizer vocabulary: {reason}")]
     InvalidVocab { reason: String },
+
+    // ---- WebGPU -------------------------------------------------------------------------
+    #[error("WebGPU backend unavailable: {reason}")]
+    BackendUnavailable { reason: String },
+
+    #[error("WebGPU error in {op}: {message}")]
+    Gpu { op: String, message: String },
+
+    #[error("WebGPU device lost during {op}: {reason}")]
+    DeviceLost { op: String, reason: String },
 }
 
 impl Error {
@@ -326,6 +336,9 @@ impl Error {
             UnsupportedTokenizer { .. } => "TOKENIZER_UNSUPPORTED",
             UnknownPreTokenizer { .. } => "TOKENIZER_UNKNOWN_PRE",
             InvalidVocab { .. } => "TOKENIZER_INVALID_VOCAB",
+            BackendUnavailable { .. } => "BACKEND_UNAVAILABLE",
+            Gpu { .. } => "GPU_ERROR",
+            DeviceLost { .. } => "GPU_DEVICE_LOST",
         }
     }
 }

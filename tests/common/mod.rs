@@ -2,3 +2,6 @@
 
 #[macro_use]
 pub mod kernels;
+
+#[macro_use]
+pub mod gpu;

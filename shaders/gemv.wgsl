@@ -1,0 +1,59 @@
+// y = W·x for decode: each workgroup computes RPW = 64 / TPR rows; the TPR threads of a row
+// split its 8-weight units and meet in a shared-memory tree. TPR (a power of two ≤ 64) is
+// prepended by the host, chosen from the row length so short rows (640 = 80 units) do not
+// leave most threads idle. `n` activation rows are the z dimension (prefill chunks of ≤ 4
+// tokens; longer ones use the tiled GEMM).
+struct Params {
+    rows: u32,      // rows of this part of W
+    cols: u32,
+    row_bytes: u32,
+    w_off: u32,     // byte offset of the part's first row in W
+    x_off: u32,     // element offset of x's first row
+    x_stride: u32,  // elements between activation rows
+    y_off: u32,     // element offset of y's first row, part offset included
+    y_stride: u32,  // elements between output rows
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+const WG: u32 = 64u;
+const RPW: u32 = WG / TPR;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = (wg.x + wg.y * nwg.x) * RPW + lid / TPR;
+    let t = lid % TPR;
+    let xb = p.x_off + wg.z * p.x_stride;
+    var acc = 0.0;
+    if (r < p.rows) {
+        let units = p.cols / 8u;
+        let upb = BLOCK_ELEMS / 8u;
+        let base = p.w_off + r * p.row_bytes;
+        for (var u = t; u < units; u += TPR) {
+            let d = dq8(base + (u / upb) * BLOCK_BYTES, u % upb);
+            let xi = xb + u * 8u;
+            let x0 = vec4<f32>(X[xi], X[xi + 1u], X[xi + 2u], X[xi + 3u]);
+            let x1 = vec4<f32>(X[xi + 4u], X[xi + 5u], X[xi + 6u], X[xi + 7u]);
+            acc += dot(d.lo, x0) + dot(d.hi, x1);
+        }
+    }
+    red[lid] = acc;
+    workgroupBarrier();
+    for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+        if (t < s) {
+            red[lid] += red[lid + s];
+        }
+        workgroupBarrier();
+    }
+    if (t == 0u && r < p.rows) {
+        Y[p.y_off + wg.z * p.y_stride + r] = red[lid];
+    }
+}

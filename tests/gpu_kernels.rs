@@ -1,0 +1,26 @@
+//! The WGSL kernels against the CPU reference, natively: wgpu on Vulkan (lavapipe, installed
+//! by scripts/setup.sh). The tests live in tests/common/gpu.rs; tests/web_gpu.rs runs them in
+//! headless Chromium.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[macro_use]
+mod common;
+
+use wasm_chord::gpu::{Gpu, GpuOptions};
+
+fn device() -> Gpu {
+    Gpu::new_blocking(&GpuOptions::default())
+        .expect("no Vulkan adapter: run scripts/setup.sh (installs mesa-vulkan-drivers)")
+}
+
+macro_rules! native {
+    ($name:ident) => {
+        #[test]
+        fn $name() {
+            let gpu = device();
+            gpu.block_on(common::gpu::$name(&gpu));
+        }
+    };
+}
+
+gpu_tests!(native);
