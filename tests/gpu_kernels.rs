@@ -24,3 +24,15 @@ macro_rules! native {
 }
 
 gpu_tests!(native);
+
+macro_rules! native_op {
+    ($module:ident, $name:ident) => {
+        #[test]
+        fn $name() {
+            let gpu = device();
+            gpu.block_on(common::$module::$name(&gpu));
+        }
+    };
+}
+
+gpu_op_tests!(native_op);

@@ -1,2 +1,512 @@
-//! The forward pass on the GPU (filled in below).
-pub struct GpuSession;
+//! One sequence evaluated on the GPU: the llama / gemma3 forward pass of
+//! [`crate::model::session`], kernel for kernel, over a GPU KV cache.
+//!
+//! Weights are uploaded once in their GGUF layout. A forward pass of a chunk is one
+//! [`Batch`] (one submission); the only readback is what the caller asks for: the greedy
+//! token (4 bytes), every row's greedy token (teacher forcing), or the last row's logits.
+//!
+//! Differences from the CPU path, all below the tolerance the tests hold them to: the matmuls
+//! multiply f32 activations by the dequantized weights (the CPU quantizes activations to
+//! Q8_0/Q8_K first, as llama.cpp's CPU backend does), sums run in a different order, and the
+//! KV cache is always f16 and holds every position (no sliding-window ring).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::batch::Batch;
+use super::device::Gpu;
+use super::ops::{self, AttnDims, NormOut, Rows};
+use super::tensor::{GpuBuffer, GpuMatrix};
+use crate::error::{Error, Result};
+use crate::model::config::FfnActivation;
+use crate::model::session::{SessionOptions, DEFAULT_BATCH, DEFAULT_MAX_CTX};
+use crate::model::{Matrix, Model};
+
+/// What a forward pass must produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Nothing (a prompt chunk before the last).
+    Nothing,
+    /// The last row's greedy token.
+    Argmax,
+    /// The last row's logits.
+    Logits,
+    /// Every row's greedy token.
+    ArgmaxAll,
+}
+
+/// The result of [`GpuSession::eval`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluated {
+    Nothing,
+    Tokens(Vec<u32>),
+    Logits(Vec<f32>),
+}
+
+struct LayerW {
+    wq: GpuMatrix,
+    wk: GpuMatrix,
+    wv: GpuMatrix,
+    wo: GpuMatrix,
+    gate: GpuMatrix,
+    up: GpuMatrix,
+    down: GpuMatrix,
+    /// Offsets into the norms buffer.
+    attn_norm: usize,
+    q_norm: Option<usize>,
+    k_norm: Option<usize>,
+    post_attn_norm: Option<usize>,
+    ffn_norm: usize,
+    post_ffn_norm: Option<usize>,
+    window: usize,
+    swa: bool,
+    kc: GpuBuffer,
+    vc: GpuBuffer,
+}
+
+struct Scratch {
+    x: GpuBuffer,
+    xn: GpuBuffer,
+    q: GpuBuffer,
+    k: GpuBuffer,
+    v: GpuBuffer,
+    att: GpuBuffer,
+    o: GpuBuffer,
+    gate: GpuBuffer,
+    up: GpuBuffer,
+    scores: GpuBuffer,
+    logits: GpuBuffer,
+    tokens: GpuBuffer,
+    rope: GpuBuffer,
+    partial: GpuBuffer,
+    result: GpuBuffer,
+}
+
+pub struct GpuSession {
+    gpu: Rc<Gpu>,
+    model: Arc<Model>,
+    embd: GpuMatrix,
+    output: GpuMatrix,
+    norms: GpuBuffer,
+    output_norm: usize,
+    layers: Vec<LayerW>,
+    s: Scratch,
+    n_ctx: usize,
+    n_batch: usize,
+    tokens: Vec<u32>,
+    weight_bytes: usize,
+}
+
+impl core::fmt::Debug for GpuSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GpuSession")
+            .field("adapter", &self.gpu.adapter)
+            .field("n_ctx", &self.n_ctx)
+            .field("n_past", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn upload(gpu: &Gpu, model: &Model, m: &Matrix) -> Result<GpuMatrix> {
+    GpuMatrix::upload(gpu, &m.name, m.ty, m.rows, m.cols, model.bytes(m))
+}
+
+impl GpuSession {
+    /// Uploads the weights and allocates the KV cache and scratch buffers. Fails with
+    /// `BACKEND_UNAVAILABLE` (naming the tensor or buffer) when the model does not fit the
+    /// adapter or uses a type the kernels do not take — the caller then stays on the CPU.
+    pub fn new(gpu: Rc<Gpu>, model: Arc<Model>, opts: &SessionOptions) -> Result<GpuSession> {
+        let c = model.config().clone();
+        let w = model.weights();
+        let n_ctx = if opts.n_ctx == 0 {
+            c.n_ctx_train.min(DEFAULT_MAX_CTX)
+        } else {
+            opts.n_ctx
+        };
+        let n_batch = if opts.n_batch == 0 {
+            DEFAULT_BATCH
+        } else {
+            opts.n_batch.min(n_ctx).min(4096)
+        };
+        if c.head_dim % 2 != 0 || c.head_dim_v % 2 != 0 || c.n_embd % 8 != 0 {
+            return Err(Error::BackendUnavailable {
+                reason: format!(
+                    "head sizes {}/{} must be even and n_embd {} a multiple of 8 for the GPU kernels",
+                    c.head_dim, c.head_dim_v, c.n_embd
+                ),
+            });
+        }
+        let g = &*gpu;
+        let mut norm_data: Vec<f32> = Vec::new();
+        let mut push = |v: &[f32]| {
+            let at = norm_data.len();
+            norm_data.extend_from_slice(v);
+            at
+        };
+        let mut weight_bytes = 0;
+        let mut layers = Vec::with_capacity(w.layers.len());
+        for (il, l) in w.layers.iter().enumerate() {
+            let up = |m: &Matrix| upload(g, &model, m);
+            let lw = LayerW {
+                wq: up(&l.wq)?,
+                wk: up(&l.wk)?,
+                wv: up(&l.wv)?,
+                wo: up(&l.wo)?,
+                gate: up(&l.ffn_gate)?,
+                up: up(&l.ffn_up)?,
+                down: up(&l.ffn_down)?,
+                attn_norm: push(&l.attn_norm),
+                q_norm: l.q_norm.as_deref().map(&mut push),
+                k_norm: l.k_norm.as_deref().map(&mut push),
+                post_attn_norm: l.post_attn_norm.as_deref().map(&mut push),
+                ffn_norm: push(&l.ffn_norm),
+                post_ffn_norm: l.post_ffn_norm.as_deref().map(&mut push),
+                window: c.window(il).unwrap_or(0),
+                swa: c.swa_layers.get(il) == Some(&true),
+                kc: GpuBuffer::zeros(g, n_ctx * c.k_dim() / 2, "KV cache keys")?,
+                vc: GpuBuffer::zeros(g, n_ctx * c.v_dim() / 2, "KV cache values")?,
+            };
+            weight_bytes += [&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.gate, &lw.up, &lw.down]
+                .iter()
+                .map(|m| m.bytes())
+                .sum::<usize>();
+            layers.push(lw);
+        }
+        let output_norm = push(&w.output_norm);
+        let embd = upload(g, &model, &w.token_embd)?;
+        weight_bytes += embd.bytes();
+        // A tied head is the embedding table itself: upload it once.
+        let output = if w.output.range == w.token_embd.range {
+            embd.clone()
+        } else {
+            let m = upload(g, &model, &w.output)?;
+            weight_bytes += m.bytes();
+            m
+        };
+        let norms = GpuBuffer::from_f32(g, &norm_data, "norm weights")?;
+        let half = c.n_rot / 2;
+        let nb = n_batch;
+        let z = |len: usize, what: &str| GpuBuffer::zeros(g, len, what);
+        let s = Scratch {
+            x: z(nb * c.n_embd, "activations")?,
+            xn: z(nb * c.n_embd, "activations")?,
+            q: z(nb * c.q_dim(), "queries")?,
+            k: z(nb * c.k_dim(), "keys")?,
+            v: z(nb * c.v_dim(), "values")?,
+            att: z(nb * c.n_head * c.head_dim_v, "attention output")?,
+            o: z(nb * c.n_embd.max(c.n_head * c.head_dim_v), "activations")?,
+            gate: z(nb * c.n_ff, "FFN activations")?,
+            up: z(nb * c.n_ff, "FFN activations")?,
+            scores: z(nb * c.n_head * n_ctx, "attention scores")?,
+            logits: z(c.n_vocab, "logits")?,
+            tokens: z(nb, "token ids")?,
+            rope: z(4 * nb * half.max(1), "RoPE table")?,
+            partial: z(2 * c.n_vocab.div_ceil(super::shaders::ARGMAX_CHUNK), "argmax partials")?,
+            result: z(nb, "argmax results")?,
+        };
+        gpu.check("upload")?;
+        Ok(GpuSession {
+            gpu,
+            model,
+            embd,
+            output,
+            norms,
+            output_norm,
+            layers,
+            s,
+            n_ctx,
+            n_batch,
+            tokens: Vec::new(),
+            weight_bytes,
+        })
+    }
+
+    pub fn gpu(&self) -> &Rc<Gpu> {
+        &self.gpu
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    pub fn n_batch(&self) -> usize {
+        self.n_batch
+    }
+
+    pub fn n_past(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Bytes of weights on the GPU.
+    pub fn weight_bytes(&self) -> usize {
+        self.weight_bytes
+    }
+
+    /// Bytes of the GPU KV cache.
+    pub fn kv_bytes(&self) -> usize {
+        self.layers.iter().map(|l| 4 * (l.kc.len + l.vc.len)).sum()
+    }
+
+    pub fn clear(&mut self) {
+        self.tokens.clear();
+    }
+
+    /// Keeps the first `keep` positions (the GPU cache holds every position, so any prefix
+    /// can be kept).
+    pub fn rewind(&mut self, keep: usize) -> bool {
+        if keep <= self.tokens.len() {
+            self.tokens.truncate(keep);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Evaluates `tokens` after the cached positions, a chunk of `n_batch` per submission,
+    /// and returns what `want` asks for about the last chunk.
+    pub async fn eval(&mut self, tokens: &[u32], want: Want) -> Result<Evaluated> {
+        let c = self.model.config();
+        if tokens.is_empty() {
+            return Err(Error::InvalidOption {
+                name: "tokens",
+                value: "[]".into(),
+                expected: "at least one token to evaluate",
+            });
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= c.n_vocab) {
+            return Err(Error::InvalidToken {
+                token: bad,
+                n_vocab: c.n_vocab,
+            });
+        }
+        let needed = self.tokens.len().saturating_add(tokens.len());
+        if needed > self.n_ctx {
+            return Err(Error::ContextOverflow {
+                n_ctx: self.n_ctx,
+                needed,
+            });
+        }
+        let mut all = Vec::new();
+        let chunks: Vec<&[u32]> = tokens.chunks(self.n_batch).collect();
+        let mut result = Evaluated::Nothing;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let w = match want {
+                Want::ArgmaxAll => Want::ArgmaxAll,
+                _ if last => want,
+                _ => Want::Nothing,
+            };
+            let r = self.forward(chunk, w).await?;
+            self.tokens.extend_from_slice(chunk);
+            match r {
+                Evaluated::Tokens(t) if want == Want::ArgmaxAll => all.extend(t),
+                other => result = other,
+            }
+        }
+        Ok(if want == Want::ArgmaxAll {
+            Evaluated::Tokens(all)
+        } else {
+            result
+        })
+    }
+
+    async fn forward(&mut self, tokens: &[u32], want: Want) -> Result<Evaluated> {
+        let model = Arc::clone(&self.model);
+        let c = model.config();
+        let gpu = Rc::clone(&self.gpu);
+        let s = &self.s;
+        let n = tokens.len();
+        let p0 = self.tokens.len();
+        let e = c.n_embd;
+        let (q_dim, k_dim) = (c.q_dim(), c.k_dim());
+        let half = c.n_rot / 2;
+        let nb = self.n_batch;
+
+        // Inputs: token ids and the RoPE table, computed as the CPU path computes them.
+        s.tokens.write_u32(&gpu, 0, tokens);
+        if half > 0 {
+            let mut table = vec![0f32; 4 * nb * half];
+            let ff = model.weights().rope_freqs.as_deref();
+            for t in 0..n {
+                let (lo, hi) = table.split_at_mut(2 * nb * half);
+                let (cos, sin) = lo.split_at_mut(nb * half);
+                let (cos_swa, sin_swa) = hi.split_at_mut(nb * half);
+                let r = t * half..(t + 1) * half;
+                crate::model::ops::rope_angles(
+                    p0 + t,
+                    c.n_rot,
+                    c.rope_base,
+                    c.rope_freq_scale,
+                    ff,
+                    &mut cos[r.clone()],
+                    &mut sin[r.clone()],
+                );
+                crate::model::ops::rope_angles(
+                    p0 + t,
+                    c.n_rot,
+                    c.rope_base_swa,
+                    c.rope_freq_scale,
+                    ff,
+                    &mut cos_swa[r.clone()],
+                    &mut sin_swa[r],
+                );
+            }
+            s.rope.write_f32(&gpu, 0, &table);
+        }
+
+        let mut b = Batch::new(&gpu);
+        ops::embed(
+            &mut b,
+            &self.embd,
+            &s.tokens,
+            n,
+            c.embed_scale.unwrap_or(1.0),
+            &s.x,
+            0,
+        )?;
+        let n_layer = self.layers.len();
+        for (il, l) in self.layers.iter().enumerate() {
+            let d = AttnDims {
+                n_head: c.n_head,
+                n_head_kv: c.n_head_kv,
+                head_dim: c.head_dim,
+                head_dim_v: c.head_dim_v,
+                window: l.window,
+                kq_scale: if c.qk_norm { 1.0 } else { c.attn_scale },
+            };
+            ops::rms_norm(
+                &mut b,
+                Rows::new(&s.x, 0, e),
+                n,
+                e,
+                &self.norms,
+                l.attn_norm,
+                c.rms_eps,
+                NormOut::Into(Rows::new(&s.xn, 0, e)),
+            )?;
+            let xn = Rows::new(&s.xn, 0, e);
+            ops::matmul(&mut b, &l.wq, xn, Rows::new(&s.q, 0, q_dim), n)?;
+            ops::matmul(&mut b, &l.wk, xn, Rows::new(&s.k, 0, k_dim), n)?;
+            ops::matmul(&mut b, &l.wv, xn, Rows::new(&s.v, 0, c.v_dim()), n)?;
+            if let (Some(qn), Some(kn)) = (l.q_norm, l.k_norm) {
+                let hd = c.head_dim;
+                let (qr, kr) = (n * c.n_head, n * c.n_head_kv);
+                ops::rms_norm(&mut b, Rows::new(&s.q, 0, hd), qr, hd, &self.norms, qn, c.rms_eps, NormOut::InPlace)?;
+                ops::rms_norm(&mut b, Rows::new(&s.k, 0, hd), kr, hd, &self.norms, kn, c.rms_eps, NormOut::InPlace)?;
+            }
+            if half > 0 {
+                let base = if l.swa { 2 * nb * half } else { 0 };
+                let (co, so) = (base, base + nb * half);
+                ops::rope(&mut b, &s.q, 0, n, c.n_head, c.head_dim, half, c.rope_neox, &s.rope, co, so)?;
+                ops::rope(&mut b, &s.k, 0, n, c.n_head_kv, c.head_dim, half, c.rope_neox, &s.rope, co, so)?;
+            }
+            // Gemma scales the queries themselves; the f16 cache meets f16-rounded queries.
+            let qs = if c.qk_norm { c.attn_scale } else { 1.0 };
+            ops::scale(&mut b, &s.q, 0, n * q_dim, qs, true)?;
+            ops::kv_store(&mut b, &d, &s.k, &s.v, n, p0, &l.kc, &l.vc)?;
+            ops::attention(&mut b, &d, &s.q, &l.kc, &l.vc, n, p0, &s.scores, &s.att)?;
+
+            // After the last layer's attention only the rows that produce logits matter.
+            let r0 = if il + 1 == n_layer && want != Want::ArgmaxAll {
+                n - 1
+            } else {
+                0
+            };
+            let nr = n - r0;
+            let o_in = c.n_head * c.head_dim_v;
+            ops::matmul(&mut b, &l.wo, Rows::new(&s.att, r0 * o_in, o_in), Rows::new(&s.o, 0, e), nr)?;
+            self.residual(&mut b, l.post_attn_norm, r0, nr)?;
+
+            ops::rms_norm(
+                &mut b,
+                Rows::new(&s.x, r0 * e, e),
+                nr,
+                e,
+                &self.norms,
+                l.ffn_norm,
+                c.rms_eps,
+                NormOut::Into(Rows::new(&s.xn, 0, e)),
+            )?;
+            let xn = Rows::new(&s.xn, 0, e);
+            ops::matmul(&mut b, &l.gate, xn, Rows::new(&s.gate, 0, c.n_ff), nr)?;
+            ops::matmul(&mut b, &l.up, xn, Rows::new(&s.up, 0, c.n_ff), nr)?;
+            ops::glu(&mut b, &s.gate, &s.up, nr * c.n_ff, c.ffn_act == FfnActivation::GeluTanh)?;
+            ops::matmul(&mut b, &l.down, Rows::new(&s.gate, 0, c.n_ff), Rows::new(&s.o, 0, e), nr)?;
+            self.residual(&mut b, l.post_ffn_norm, r0, nr)?;
+        }
+
+        // ---- output ----
+        let rows: Vec<usize> = match want {
+            Want::Nothing => Vec::new(),
+            Want::Argmax | Want::Logits => vec![n - 1],
+            Want::ArgmaxAll => (0..n).collect(),
+        };
+        let mut read = None;
+        for (slot, &r) in rows.iter().enumerate() {
+            ops::rms_norm(
+                &mut b,
+                Rows::new(&s.x, r * e, e),
+                1,
+                e,
+                &self.norms,
+                self.output_norm,
+                c.rms_eps,
+                NormOut::Into(Rows::new(&s.xn, 0, e)),
+            )?;
+            ops::matmul(&mut b, &self.output, Rows::new(&s.xn, 0, e), Rows::new(&s.logits, 0, c.n_vocab), 1)?;
+            if let Some(cap) = c.final_logit_softcap {
+                ops::softcap(&mut b, &s.logits, 0, c.n_vocab, cap)?;
+            }
+            if want != Want::Logits {
+                ops::argmax(&mut b, &s.logits, 0, c.n_vocab, &s.partial, &s.result, slot)?;
+            }
+        }
+        match want {
+            Want::Nothing => {}
+            Want::Logits => read = Some(b.read(&s.logits, 0, 4 * c.n_vocab as u64)),
+            Want::Argmax | Want::ArgmaxAll => {
+                read = Some(b.read(&s.result, 0, 4 * rows.len() as u64))
+            }
+        }
+        let out = b.submit()?.wait().await?;
+        let Some(i) = read else {
+            return Ok(Evaluated::Nothing);
+        };
+        let bytes = out.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        Ok(match want {
+            Want::Logits => Evaluated::Logits(bytemuck::pod_collect_to_vec(bytes)),
+            _ => {
+                let ids: Vec<u32> = bytemuck::pod_collect_to_vec(bytes);
+                // An out-of-range id means every logit was NaN.
+                if ids.iter().any(|&t| t as usize >= c.n_vocab) {
+                    return Err(Error::NoCandidates { n_vocab: c.n_vocab });
+                }
+                Evaluated::Tokens(ids)
+            }
+        })
+    }
+
+    /// `x[r0..] += post_norm(o)` (Gemma) or `x[r0..] += o`.
+    fn residual(&self, b: &mut Batch, post_norm: Option<usize>, r0: usize, nr: usize) -> Result<()> {
+        let c = self.model.config();
+        let e = c.n_embd;
+        let s = &self.s;
+        match post_norm {
+            Some(pn) => ops::rms_norm(
+                b,
+                Rows::new(&s.o, 0, e),
+                nr,
+                e,
+                &self.norms,
+                pn,
+                c.rms_eps,
+                NormOut::Add(Rows::new(&s.x, r0 * e, e)),
+            ),
+            None => ops::add(b, &s.o, 0, &s.x, r0 * e, nr * e),
+        }
+    }
+}

@@ -13,13 +13,40 @@ use crate::quant::GgmlType;
 pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const GEMV: &str = include_str!("../../shaders/gemv.wgsl");
 pub const DEQUANT: &str = include_str!("../../shaders/dequant.wgsl");
+/// f32 → f16 rounding (prepended to the kernels that store or round to f16).
+pub const F16: &str = include_str!("../../shaders/f16.wgsl");
+pub const EMBED: &str = include_str!("../../shaders/embed.wgsl");
+pub const RMSNORM: &str = include_str!("../../shaders/rmsnorm.wgsl");
+pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
+pub const SCALE: &str = include_str!("../../shaders/scale.wgsl");
+pub const ADD: &str = include_str!("../../shaders/add.wgsl");
+pub const GLU: &str = include_str!("../../shaders/glu.wgsl");
+pub const KV_STORE: &str = include_str!("../../shaders/kv_store.wgsl");
+pub const ATTN_SCORES: &str = include_str!("../../shaders/attn_scores.wgsl");
+pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
+pub const ATTN_VALUES: &str = include_str!("../../shaders/attn_values.wgsl");
+pub const ARGMAX_PARTIAL: &str = include_str!("../../shaders/argmax_partial.wgsl");
+pub const ARGMAX_FINAL: &str = include_str!("../../shaders/argmax_final.wgsl");
+/// Values per stage-1 argmax workgroup (`CHUNK` in argmax_partial.wgsl).
+pub const ARGMAX_CHUNK: usize = 4096;
+pub const GEMM: &str = include_str!("../../shaders/gemm.wgsl");
 
 /// The WGSL decoder of each weight type the GPU kernels take.
 pub fn decoder(ty: GgmlType) -> Option<&'static str> {
     use GgmlType as T;
     Some(match ty {
         T::F32 => include_str!("../../shaders/quant/f32.wgsl"),
+        T::F16 => include_str!("../../shaders/quant/f16.wgsl"),
+        T::Q4_0 => include_str!("../../shaders/quant/q4_0.wgsl"),
+        T::Q4_1 => include_str!("../../shaders/quant/q4_1.wgsl"),
+        T::Q5_0 => include_str!("../../shaders/quant/q5_0.wgsl"),
+        T::Q5_1 => include_str!("../../shaders/quant/q5_1.wgsl"),
         T::Q8_0 => include_str!("../../shaders/quant/q8_0.wgsl"),
+        T::Q2_K => include_str!("../../shaders/quant/q2_k.wgsl"),
+        T::Q3_K => include_str!("../../shaders/quant/q3_k.wgsl"),
+        T::Q4_K => include_str!("../../shaders/quant/q4_k.wgsl"),
+        T::Q5_K => include_str!("../../shaders/quant/q5_k.wgsl"),
+        T::Q6_K => include_str!("../../shaders/quant/q6_k.wgsl"),
         _ => return None,
     })
 }
@@ -57,6 +84,11 @@ pub fn plain(kernel: &str, consts: &[(&str, u32)]) -> String {
     push_consts(&mut s, consts);
     s.push_str(kernel);
     s
+}
+
+/// A kernel that rounds to f16 (the shared rounding helpers first).
+pub fn with_f16(kernel: &str) -> String {
+    format!("{F16}\n{kernel}")
 }
 
 fn push_consts(s: &mut String, consts: &[(&str, u32)]) {

@@ -27,7 +27,13 @@ pub async fn read_f32(gpu: &Gpu, b: Batch<'_>, buf: &GpuBuffer, len: usize) -> V
     bytemuck::cast_slice::<u8, f32>(&out[i]).to_vec()
 }
 
-pub async fn gpu_dequantize(gpu: &Gpu, ty: GgmlType, rows: usize, cols: usize, w: &[u8]) -> Vec<f32> {
+pub async fn gpu_dequantize(
+    gpu: &Gpu,
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    w: &[u8],
+) -> Vec<f32> {
     let m = GpuMatrix::upload(gpu, "test", ty, rows, cols, w).unwrap();
     let y = GpuBuffer::zeros(gpu, rows * cols, "test output").unwrap();
     let mut b = Batch::new(gpu);
@@ -61,7 +67,14 @@ pub async fn gpu_matmul(
 
 /// `W · x` in f64 from the CPU reference dequantization, and Σ|w·x| per output (the scale
 /// of a sum's rounding error).
-pub fn reference_matmul(ty: GgmlType, rows: usize, cols: usize, w: &[u8], x: &[f32], n: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn reference_matmul(
+    ty: GgmlType,
+    rows: usize,
+    cols: usize,
+    w: &[u8],
+    x: &[f32],
+    n: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut deq = vec![0f32; rows * cols];
     quant::dequantize(ty, w, &mut deq).unwrap();
     let mut want = Vec::with_capacity(n * rows);
@@ -70,8 +83,18 @@ pub fn reference_matmul(ty: GgmlType, rows: usize, cols: usize, w: &[u8], x: &[f
         let xt = &x[t * cols..(t + 1) * cols];
         for r in 0..rows {
             let wr = &deq[r * cols..(r + 1) * cols];
-            want.push(wr.iter().zip(xt).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum());
-            mag.push(wr.iter().zip(xt).map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs()).sum());
+            want.push(
+                wr.iter()
+                    .zip(xt)
+                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                    .sum(),
+            );
+            mag.push(
+                wr.iter()
+                    .zip(xt)
+                    .map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs())
+                    .sum(),
+            );
         }
     }
     (want, mag)
@@ -94,17 +117,39 @@ fn assert_close(got: &[f32], want: &[f64], mag: &[f64], tol: f64, what: &str) {
 /// The GPU takes every type the issue lists (and the model tests need).
 pub async fn covers_required_types(_gpu: &Gpu) {
     use GgmlType as T;
-    for ty in [T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q8_0, T::Q4_K, T::Q5_K, T::Q6_K, T::F16, T::F32] {
+    for ty in [
+        T::Q4_0,
+        T::Q4_1,
+        T::Q5_0,
+        T::Q5_1,
+        T::Q8_0,
+        T::Q4_K,
+        T::Q5_K,
+        T::Q6_K,
+        T::F16,
+        T::F32,
+    ] {
         assert!(wasm_chord::gpu::supports(ty), "no GPU decoder for {ty}");
     }
 }
 
 /// Each type's WGSL decoder against the CPU reference, bit for bit, on random blocks.
 pub async fn dequantize_matches_reference(gpu: &Gpu) {
-    let mut rng = Rng::new(7);
+    assert_dequantize_exact(gpu, 7, false).await;
+}
+
+/// The same with any finite f16 as scales (and as F16 weights): subnormal halves, which
+/// `unpack2x16float` must not flush, and scales up to 65504, whose products must still be
+/// rounded as the reference rounds them.
+pub async fn dequantize_wild_scales_match_reference(gpu: &Gpu) {
+    assert_dequantize_exact(gpu, 17, true).await;
+}
+
+async fn assert_dequantize_exact(gpu: &Gpu, seed: u64, wild: bool) {
+    let mut rng = Rng::new(seed);
     for ty in gpu_types() {
         let (rows, cols) = (3, 2 * ty.block_len().max(256));
-        let w = random_weights(&mut rng, ty, rows, cols, false);
+        let w = random_weights(&mut rng, ty, rows, cols, wild);
         let got = gpu_dequantize(gpu, ty, rows, cols, &w).await;
         let mut want = vec![0f32; rows * cols];
         quant::dequantize(ty, &w, &mut want).unwrap();
@@ -132,8 +177,100 @@ pub async fn matvec_matches_reference(gpu: &Gpu) {
             let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
             let got = gpu_matmul(gpu, ty, rows, cols, &w, &x, n).await;
             let (want, mag) = reference_matmul(ty, rows, cols, &w, &x, n);
-            assert_close(&got, &want, &mag, 1e-5, &format!("{ty} {rows}x{cols} n={n}"));
+            assert_close(
+                &got,
+                &want,
+                &mag,
+                1e-5,
+                &format!("{ty} {rows}x{cols} n={n}"),
+            );
         }
+    }
+}
+
+/// The tiled GEMM of prefills (n > 4) on random blocks: activation counts below, at and
+/// above one 32-row tile, weight row counts that end mid-tile, and (for the 8-weight units of
+/// F32/F16) K that ends mid-step. Same bound as the GEMV: within 1e-5 of Σ|w·x|.
+pub async fn matmul_matches_reference(gpu: &Gpu) {
+    let mut rng = Rng::new(13);
+    for ty in gpu_types() {
+        for &(rows, cols, n) in &[(37, 256, 5), (64, 512, 32), (33, 256, 67), (13, 40, 67)] {
+            if cols % ty.block_len() != 0 || cols % 8 != 0 {
+                continue;
+            }
+            let w = random_weights(&mut rng, ty, rows, cols, false);
+            let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
+            let got = gpu_matmul(gpu, ty, rows, cols, &w, &x, n).await;
+            let (want, mag) = reference_matmul(ty, rows, cols, &w, &x, n);
+            assert_close(
+                &got,
+                &want,
+                &mag,
+                1e-5,
+                &format!("{ty} {rows}x{cols} n={n}"),
+            );
+        }
+    }
+}
+
+/// Both matmul kernels through strided, offset views and a matrix split into several
+/// buffers: the products land in their rows and nothing between them is written.
+pub async fn matmul_views_and_splits(gpu: &Gpu) {
+    // Parts of 361 rows: the split falls mid-tile, and the activations and outputs still fit
+    // a binding.
+    let small = Gpu::new(&GpuOptions {
+        max_binding: Some(96 * 1024),
+    })
+    .await
+    .unwrap();
+    let mut rng = Rng::new(5);
+    let (ty, rows, cols) = (GgmlType::Q8_0, 501, 256);
+    let w = random_weights(&mut rng, ty, rows, cols, false);
+    let parts = GpuMatrix::upload(&small, "split", ty, rows, cols, &w)
+        .unwrap()
+        .parts
+        .len();
+    assert!(parts >= 2, "expected a split, got {parts} parts");
+    let (x_off, x_stride, y_off, y_stride) = (3, cols + 5, 2, rows + 3);
+    for n in [3, 9, 40] {
+        let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
+        let mut xv = vec![f32::NAN; x_off + n * x_stride];
+        for t in 0..n {
+            xv[x_off + t * x_stride..][..cols].copy_from_slice(&x[t * cols..(t + 1) * cols]);
+        }
+        let (want, mag) = reference_matmul(ty, rows, cols, &w, &x, n);
+        let mut outs = Vec::new();
+        for g in [gpu, &small] {
+            let m = GpuMatrix::upload(g, "views", ty, rows, cols, &w).unwrap();
+            let xb = GpuBuffer::from_f32(g, &xv, "test x").unwrap();
+            let ylen = y_off + n * y_stride;
+            let yb = GpuBuffer::from_f32(g, &vec![-7.0; ylen], "test y").unwrap();
+            let mut b = Batch::new(g);
+            ops::matmul(
+                &mut b,
+                &m,
+                ops::Rows::new(&xb, x_off, x_stride),
+                ops::Rows::new(&yb, y_off, y_stride),
+                n,
+            )
+            .unwrap();
+            let y = read_f32(g, b, &yb, ylen).await;
+            let mut got = Vec::with_capacity(n * rows);
+            for (i, &v) in y.iter().enumerate() {
+                let inside = i >= y_off && (i - y_off) % y_stride < rows;
+                if inside {
+                    got.push(v);
+                } else {
+                    assert_eq!(
+                        v, -7.0,
+                        "n={n}: element {i} outside the output rows was written"
+                    );
+                }
+            }
+            assert_close(&got, &want, &mag, 1e-5, &format!("views n={n}"));
+            outs.push(got);
+        }
+        assert_eq!(outs[0], outs[1], "n={n}: split and whole matrices differ");
     }
 }
 
@@ -154,6 +291,23 @@ pub async fn real_blocks_match_oracle(gpu: &Gpu) {
     }
 }
 
+/// The same real blocks through the prefill GEMM: the fixture's activation rows repeated to
+/// 7 × n rows (a ragged tile), each copy held to the oracle.
+pub async fn real_blocks_gemm_match_oracle(gpu: &Gpu) {
+    for f in fixtures() {
+        if !wasm_chord::gpu::supports(f.ty) || f.cols % 8 != 0 {
+            continue;
+        }
+        let reps = 7;
+        let x = super::kernels::test_activations(f.cols, f.n).repeat(reps);
+        let got = gpu_matmul(gpu, f.ty, f.rows, f.cols, f.weights, &x, reps * f.n).await;
+        for (i, copy) in got.chunks_exact(f.n * f.rows).enumerate() {
+            let e = nmse(copy, &f.expected);
+            assert!(e <= 5e-4, "{} (copy {i}): NMSE {e:e}", f.name);
+        }
+    }
+}
+
 /// A matrix larger than the storage-binding cap is split by rows into several buffers and
 /// still computes the same product (the default model's 178 MB head on a 128 MiB adapter).
 pub async fn split_matrix_matches_whole(gpu: &Gpu) {
@@ -167,7 +321,11 @@ pub async fn split_matrix_matches_whole(gpu: &Gpu) {
     let w = random_weights(&mut rng, ty, rows, cols, false);
     let x: Vec<f32> = (0..2 * cols).map(|_| rng.unit()).collect();
     let m = GpuMatrix::upload(&small, "split", ty, rows, cols, &w).unwrap();
-    assert!(m.parts.len() >= 5, "expected a split, got {} parts", m.parts.len());
+    assert!(
+        m.parts.len() >= 5,
+        "expected a split, got {} parts",
+        m.parts.len()
+    );
     let whole = gpu_matmul(gpu, ty, rows, cols, &w, &x, 2).await;
     let split = gpu_matmul(&small, ty, rows, cols, &w, &x, 2).await;
     assert_eq!(whole, split);
@@ -182,7 +340,10 @@ pub async fn unsupported_type_is_typed_error(gpu: &Gpu) {
         Err(e) => {
             assert_eq!(e.code(), "BACKEND_UNAVAILABLE");
             let msg = e.to_string();
-            assert!(msg.contains("blk.0.ffn_up.weight") && msg.contains("BF16"), "{msg}");
+            assert!(
+                msg.contains("blk.0.ffn_up.weight") && msg.contains("BF16"),
+                "{msg}"
+            );
         }
     }
 }
@@ -195,8 +356,12 @@ macro_rules! gpu_tests {
         gpu_tests!(@each $runner,
             covers_required_types,
             dequantize_matches_reference,
+            dequantize_wild_scales_match_reference,
             matvec_matches_reference,
+            matmul_matches_reference,
+            matmul_views_and_splits,
             real_blocks_match_oracle,
+            real_blocks_gemm_match_oracle,
             split_matrix_matches_whole,
             unsupported_type_is_typed_error,
         );

@@ -562,6 +562,7 @@ pub fn bad_arguments_are_typed_errors() {
     assert_eq!(e.code(), "TYPE_ROLE", "{e}");
 }
 
+#[allow(unused_macros)]
 macro_rules! kernel_tests {
     ($attr:path) => {
         kernel_tests!(@each $attr;

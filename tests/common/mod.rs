@@ -5,3 +5,6 @@ pub mod kernels;
 
 #[macro_use]
 pub mod gpu;
+
+#[macro_use]
+pub mod gpu_ops;
