@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the project's commands need, idempotently and quickly when already present.
-# Usage: scripts/setup.sh [native] [wasm] [browser] [npm]   (no argument = everything)
+# Usage: scripts/setup.sh [native] [wasm] [browser] [gpu] [npm]   (no argument = everything)
 #   native  - Rust host toolchain check (rustup/cargo come with the machine)
 #   wasm    - wasm32 target, wasm-bindgen-cli (pinned to the crate's wasm-bindgen), wasm-pack
 #   browser - Debian Chromium + chromedriver for headless tests
+#   gpu     - Mesa lavapipe (a Vulkan device on the CPU) for the native WGSL kernel tests
 #   npm     - the root package.json devDependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,15 @@ if want browser || [ ${#WANTED[@]} -eq 0 ]; then
     say "installing Debian chromium and chromium-driver"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+
+# A Vulkan device on the CPU (Mesa's lavapipe) so `cargo test` runs the WGSL kernels natively.
+if want gpu || [ ${#WANTED[@]} -eq 0 ]; then
+  if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+    say "installing Mesa's lavapipe Vulkan driver (mesa-vulkan-drivers, libvulkan1)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
   fi
 fi
 

@@ -52,7 +52,8 @@ impl SamplerConfig {
         self.temperature <= 0.0
     }
 
-    fn has_penalties(&self) -> bool {
+    /// True when repetition/presence/frequency penalties change the logits.
+    pub fn has_penalties(&self) -> bool {
         self.repeat_last_n > 0
             && (self.repeat_penalty != 1.0
                 || self.presence_penalty != 0.0

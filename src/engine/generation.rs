@@ -3,13 +3,23 @@
 //! yields to the event loop so aborts and rendering get a turn) drive it step by step;
 //! [`super::generate`] is the same machine run to the end.
 
+use super::evaluate::Evaluate;
 use super::{
     time, FinishReason, GenerateOptions, GenerateResult, StopMatcher, Timings, Utf8Stream,
 };
 use crate::error::{Error, Result};
-use crate::model::Session;
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
+
+/// The evaluation the next [`Generation::step`] will ask for (so an asynchronous evaluator
+/// can do it beforehand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedEval {
+    /// A chunk of the prompt; `last`: the final one, whose logits are sampled next.
+    Prefill { tokens: Vec<u32>, last: bool },
+    /// The previously generated token.
+    Decode(u32),
+}
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +56,7 @@ pub struct Generation {
 impl Generation {
     /// Validates the prompt and options and reuses the longest cached prefix of `prompt`.
     pub fn start(
-        session: &mut Session,
+        session: &mut impl Evaluate,
         prompt: Vec<u32>,
         opts: GenerateOptions,
     ) -> Result<Generation> {
@@ -114,7 +124,32 @@ impl Generation {
 
     /// Does one bounded piece of work. An error leaves the generation finished with it
     /// reported once; the session stays usable (its cache is cleared on the next start).
-    pub fn step(&mut self, session: &mut Session, tokenizer: &Tokenizer) -> Result<Step> {
+    /// The evaluation the next step performs, if any (`n_batch`: the evaluator's chunk size).
+    pub fn next_eval(&self, n_batch: usize) -> Option<PlannedEval> {
+        if self.result.is_some() || self.abort {
+            return None;
+        }
+        if self.prefilled < self.prompt.len() {
+            let end = (self.prefilled + n_batch.max(1)).min(self.prompt.len());
+            return Some(PlannedEval::Prefill {
+                tokens: self.prompt[self.prefilled..end].to_vec(),
+                last: end == self.prompt.len(),
+            });
+        }
+        if self.opts.max_tokens == 0 {
+            return None;
+        }
+        self.pending.map(PlannedEval::Decode)
+    }
+
+    /// Whether sampling needs the logits, or the greedy token alone will do (no temperature,
+    /// no penalties, no banned end-of-generation tokens).
+    pub fn needs_logits(&self) -> bool {
+        let c = self.sampler.config();
+        !c.is_greedy() || c.has_penalties() || self.opts.ignore_eos
+    }
+
+    pub fn step(&mut self, session: &mut impl Evaluate, tokenizer: &Tokenizer) -> Result<Step> {
         if let Some(r) = &self.result {
             return Ok(Step::Finished(r.clone()));
         }
@@ -128,7 +163,7 @@ impl Generation {
         }
     }
 
-    fn step_inner(&mut self, session: &mut Session, tokenizer: &Tokenizer) -> Result<Step> {
+    fn step_inner(&mut self, session: &mut impl Evaluate, tokenizer: &Tokenizer) -> Result<Step> {
         if self.abort {
             return Ok(self.finish(FinishReason::Abort));
         }
@@ -156,15 +191,22 @@ impl Generation {
         }
         // 3. Sample the next token and release its text.
         let ts = time::now_ms();
-        let logits = session.logits_mut();
-        if self.opts.ignore_eos {
-            for &id in tokenizer.eog_ids() {
-                if let Some(l) = logits.get_mut(id as usize) {
-                    *l = f32::NEG_INFINITY;
+        let greedy = session.greedy();
+        let token = match session.logits_mut() {
+            Some(logits) => {
+                if self.opts.ignore_eos {
+                    for &id in tokenizer.eog_ids() {
+                        if let Some(l) = logits.get_mut(id as usize) {
+                            *l = f32::NEG_INFINITY;
+                        }
+                    }
                 }
+                self.sampler.sample(logits)?
             }
-        }
-        let token = self.sampler.sample(logits)?;
+            // The evaluator computed only the greedy token, which it does when
+            // `needs_logits()` said that is enough.
+            None => greedy.ok_or(Error::NoCandidates { n_vocab: 0 })?,
+        };
         self.sampler.accept(token);
         self.tokens.push(token);
         let eog = !self.opts.ignore_eos && tokenizer.is_eog(token);

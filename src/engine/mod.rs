@@ -6,6 +6,7 @@
 //! tokenizer and one session for callers (the JS wrapper, the `generate` example) that want a
 //! single object.
 
+pub mod evaluate;
 pub mod generation;
 pub mod stop;
 pub mod text;
@@ -13,7 +14,8 @@ pub mod time;
 
 use std::sync::Arc;
 
-pub use generation::{Generation, Step};
+pub use evaluate::Evaluate;
+pub use generation::{Generation, PlannedEval, Step};
 pub use stop::{StopMatcher, StopStep};
 pub use text::Utf8Stream;
 

@@ -31,6 +31,8 @@ pub struct Gpu {
     pub(crate) max_buffer: u64,
     /// A short description of the adapter for `model.info`.
     pub adapter: String,
+    /// A software adapter (WebGPU's fallback adapter, e.g. SwiftShader).
+    fallback: bool,
     pipelines: RefCell<HashMap<String, Rc<wgpu::ComputePipeline>>>,
     faults: Arc<Mutex<Faults>>,
 }
@@ -97,7 +99,7 @@ impl Gpu {
                 }
             }));
         }
-        let device_binding = u64::from(limits.max_storage_buffer_binding_size);
+        let device_binding = limits.max_storage_buffer_binding_size;
         let max_binding = opts
             .max_binding
             .map_or(device_binding, |cap| cap.min(device_binding));
@@ -112,9 +114,15 @@ impl Gpu {
             max_binding,
             max_buffer: limits.max_buffer_size,
             adapter: format!("{name}, {:?}", info.device_type),
+            fallback: info.device_type == wgpu::DeviceType::Cpu,
             pipelines: RefCell::new(HashMap::new()),
             faults,
         })
+    }
+
+    /// True for a software adapter.
+    pub fn is_fallback(&self) -> bool {
+        self.fallback
     }
 
     /// Largest storage binding (bytes) kernels may use.
@@ -155,12 +163,17 @@ impl Gpu {
         self.device.destroy();
         // Native wgpu reports the loss from `poll`; make it visible right away everywhere.
         if let Ok(mut f) = self.faults.lock() {
-            f.lost.get_or_insert_with(|| "Destroyed: simulated device loss".into());
+            f.lost
+                .get_or_insert_with(|| "Destroyed: simulated device loss".into());
         }
     }
 
     /// The compute pipeline for `key`, compiled from `source` on first use.
-    pub(crate) fn pipeline(&self, key: &str, source: impl FnOnce() -> String) -> Rc<wgpu::ComputePipeline> {
+    pub(crate) fn pipeline(
+        &self,
+        key: &str,
+        source: impl FnOnce() -> String,
+    ) -> Rc<wgpu::ComputePipeline> {
         if let Some(p) = self.pipelines.borrow().get(key) {
             return Rc::clone(p);
         }

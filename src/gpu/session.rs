@@ -17,6 +17,7 @@ use super::batch::Batch;
 use super::device::Gpu;
 use super::ops::{self, AttnDims, NormOut, Rows};
 use super::tensor::{GpuBuffer, GpuMatrix};
+use crate::engine::{Evaluate, PlannedEval};
 use crate::error::{Error, Result};
 use crate::model::config::FfnActivation;
 use crate::model::session::{SessionOptions, DEFAULT_BATCH, DEFAULT_MAX_CTX};
@@ -95,6 +96,10 @@ pub struct GpuSession {
     n_batch: usize,
     tokens: Vec<u32>,
     weight_bytes: usize,
+    /// An evaluation done ahead by [`GpuSession::prepare`], waiting for the generation step
+    /// that asks for it, and the output of the last evaluation it handed over.
+    prepared: Option<(PlannedEval, Evaluated)>,
+    last: Evaluated,
 }
 
 impl core::fmt::Debug for GpuSession {
@@ -201,7 +206,10 @@ impl GpuSession {
             logits: z(c.n_vocab, "logits")?,
             tokens: z(nb, "token ids")?,
             rope: z(4 * nb * half.max(1), "RoPE table")?,
-            partial: z(2 * c.n_vocab.div_ceil(super::shaders::ARGMAX_CHUNK), "argmax partials")?,
+            partial: z(
+                2 * c.n_vocab.div_ceil(super::shaders::ARGMAX_CHUNK),
+                "argmax partials",
+            )?,
             result: z(nb, "argmax results")?,
         };
         gpu.check("upload")?;
@@ -218,6 +226,8 @@ impl GpuSession {
             n_batch,
             tokens: Vec::new(),
             weight_bytes,
+            prepared: None,
+            last: Evaluated::Nothing,
         })
     }
 
@@ -253,16 +263,47 @@ impl GpuSession {
 
     pub fn clear(&mut self) {
         self.tokens.clear();
+        self.prepared = None;
     }
 
     /// Keeps the first `keep` positions (the GPU cache holds every position, so any prefix
     /// can be kept).
     pub fn rewind(&mut self, keep: usize) -> bool {
+        self.prepared = None;
         if keep <= self.tokens.len() {
             self.tokens.truncate(keep);
             true
         } else {
             false
+        }
+    }
+
+    /// Does `plan` now (asynchronously) so that the generation step asking for it finds it
+    /// done; `logits`: read back the logits, not just the greedy token.
+    pub async fn prepare(&mut self, plan: PlannedEval, logits: bool) -> Result<()> {
+        self.prepared = None;
+        let want = if logits { Want::Logits } else { Want::Argmax };
+        let out = match &plan {
+            PlannedEval::Prefill { tokens, last } => {
+                let w = if *last { want } else { Want::Nothing };
+                self.eval(tokens, w).await?
+            }
+            PlannedEval::Decode(t) => self.eval(&[*t], want).await?,
+        };
+        self.prepared = Some((plan, out));
+        Ok(())
+    }
+
+    fn take_prepared(&mut self, expected: &PlannedEval) -> Result<()> {
+        match self.prepared.take() {
+            Some((plan, out)) if &plan == expected => {
+                self.last = out;
+                Ok(())
+            }
+            _ => Err(Error::Gpu {
+                op: "generation step".into(),
+                message: "the step's evaluation was not prepared on the GPU".into(),
+            }),
         }
     }
 
@@ -395,14 +436,56 @@ impl GpuSession {
             if let (Some(qn), Some(kn)) = (l.q_norm, l.k_norm) {
                 let hd = c.head_dim;
                 let (qr, kr) = (n * c.n_head, n * c.n_head_kv);
-                ops::rms_norm(&mut b, Rows::new(&s.q, 0, hd), qr, hd, &self.norms, qn, c.rms_eps, NormOut::InPlace)?;
-                ops::rms_norm(&mut b, Rows::new(&s.k, 0, hd), kr, hd, &self.norms, kn, c.rms_eps, NormOut::InPlace)?;
+                ops::rms_norm(
+                    &mut b,
+                    Rows::new(&s.q, 0, hd),
+                    qr,
+                    hd,
+                    &self.norms,
+                    qn,
+                    c.rms_eps,
+                    NormOut::InPlace,
+                )?;
+                ops::rms_norm(
+                    &mut b,
+                    Rows::new(&s.k, 0, hd),
+                    kr,
+                    hd,
+                    &self.norms,
+                    kn,
+                    c.rms_eps,
+                    NormOut::InPlace,
+                )?;
             }
             if half > 0 {
                 let base = if l.swa { 2 * nb * half } else { 0 };
                 let (co, so) = (base, base + nb * half);
-                ops::rope(&mut b, &s.q, 0, n, c.n_head, c.head_dim, half, c.rope_neox, &s.rope, co, so)?;
-                ops::rope(&mut b, &s.k, 0, n, c.n_head_kv, c.head_dim, half, c.rope_neox, &s.rope, co, so)?;
+                ops::rope(
+                    &mut b,
+                    &s.q,
+                    0,
+                    n,
+                    c.n_head,
+                    c.head_dim,
+                    half,
+                    c.rope_neox,
+                    &s.rope,
+                    co,
+                    so,
+                )?;
+                ops::rope(
+                    &mut b,
+                    &s.k,
+                    0,
+                    n,
+                    c.n_head_kv,
+                    c.head_dim,
+                    half,
+                    c.rope_neox,
+                    &s.rope,
+                    co,
+                    so,
+                )?;
             }
             // Gemma scales the queries themselves; the f16 cache meets f16-rounded queries.
             let qs = if c.qk_norm { c.attn_scale } else { 1.0 };
@@ -418,7 +501,13 @@ impl GpuSession {
             };
             let nr = n - r0;
             let o_in = c.n_head * c.head_dim_v;
-            ops::matmul(&mut b, &l.wo, Rows::new(&s.att, r0 * o_in, o_in), Rows::new(&s.o, 0, e), nr)?;
+            ops::matmul(
+                &mut b,
+                &l.wo,
+                Rows::new(&s.att, r0 * o_in, o_in),
+                Rows::new(&s.o, 0, e),
+                nr,
+            )?;
             self.residual(&mut b, l.post_attn_norm, r0, nr)?;
 
             ops::rms_norm(
@@ -434,8 +523,20 @@ impl GpuSession {
             let xn = Rows::new(&s.xn, 0, e);
             ops::matmul(&mut b, &l.gate, xn, Rows::new(&s.gate, 0, c.n_ff), nr)?;
             ops::matmul(&mut b, &l.up, xn, Rows::new(&s.up, 0, c.n_ff), nr)?;
-            ops::glu(&mut b, &s.gate, &s.up, nr * c.n_ff, c.ffn_act == FfnActivation::GeluTanh)?;
-            ops::matmul(&mut b, &l.down, Rows::new(&s.gate, 0, c.n_ff), Rows::new(&s.o, 0, e), nr)?;
+            ops::glu(
+                &mut b,
+                &s.gate,
+                &s.up,
+                nr * c.n_ff,
+                c.ffn_act == FfnActivation::GeluTanh,
+            )?;
+            ops::matmul(
+                &mut b,
+                &l.down,
+                Rows::new(&s.gate, 0, c.n_ff),
+                Rows::new(&s.o, 0, e),
+                nr,
+            )?;
             self.residual(&mut b, l.post_ffn_norm, r0, nr)?;
         }
 
@@ -457,7 +558,13 @@ impl GpuSession {
                 c.rms_eps,
                 NormOut::Into(Rows::new(&s.xn, 0, e)),
             )?;
-            ops::matmul(&mut b, &self.output, Rows::new(&s.xn, 0, e), Rows::new(&s.logits, 0, c.n_vocab), 1)?;
+            ops::matmul(
+                &mut b,
+                &self.output,
+                Rows::new(&s.xn, 0, e),
+                Rows::new(&s.logits, 0, c.n_vocab),
+                1,
+            )?;
             if let Some(cap) = c.final_logit_softcap {
                 ops::softcap(&mut b, &s.logits, 0, c.n_vocab, cap)?;
             }
@@ -491,7 +598,13 @@ impl GpuSession {
     }
 
     /// `x[r0..] += post_norm(o)` (Gemma) or `x[r0..] += o`.
-    fn residual(&self, b: &mut Batch, post_norm: Option<usize>, r0: usize, nr: usize) -> Result<()> {
+    fn residual(
+        &self,
+        b: &mut Batch,
+        post_norm: Option<usize>,
+        r0: usize,
+        nr: usize,
+    ) -> Result<()> {
         let c = self.model.config();
         let e = c.n_embd;
         let s = &self.s;
@@ -507,6 +620,51 @@ impl GpuSession {
                 NormOut::Add(Rows::new(&s.x, r0 * e, e)),
             ),
             None => ops::add(b, &s.o, 0, &s.x, r0 * e, nr * e),
+        }
+    }
+}
+
+/// The generation loop's view: evaluations were done by [`GpuSession::prepare`]; these
+/// calls hand over their results.
+impl Evaluate for GpuSession {
+    fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+    fn n_batch(&self) -> usize {
+        self.n_batch
+    }
+    fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+    fn rewind(&mut self, keep: usize) -> bool {
+        GpuSession::rewind(self, keep)
+    }
+    fn clear(&mut self) {
+        GpuSession::clear(self)
+    }
+    fn prefill(&mut self, tokens: &[u32]) -> Result<()> {
+        let last = match &self.prepared {
+            Some((PlannedEval::Prefill { last, .. }, _)) => *last,
+            _ => false,
+        };
+        self.take_prepared(&PlannedEval::Prefill {
+            tokens: tokens.to_vec(),
+            last,
+        })
+    }
+    fn decode(&mut self, token: u32) -> Result<()> {
+        self.take_prepared(&PlannedEval::Decode(token))
+    }
+    fn logits_mut(&mut self) -> Option<&mut [f32]> {
+        match &mut self.last {
+            Evaluated::Logits(l) => Some(l),
+            _ => None,
+        }
+    }
+    fn greedy(&self) -> Option<u32> {
+        match &self.last {
+            Evaluated::Tokens(t) => t.last().copied(),
+            _ => None,
         }
     }
 }

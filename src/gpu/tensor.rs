@@ -41,7 +41,8 @@ impl GpuBuffer {
     pub fn from_f32(gpu: &Gpu, data: &[f32], what: &str) -> Result<GpuBuffer> {
         let b = GpuBuffer::zeros(gpu, data.len(), what)?;
         if !data.is_empty() {
-            gpu.queue.write_buffer(&b.buf, 0, bytemuck::cast_slice(data));
+            gpu.queue
+                .write_buffer(&b.buf, 0, bytemuck::cast_slice(data));
         }
         Ok(b)
     }
@@ -115,7 +116,9 @@ impl GpuMatrix {
         }
         // Rows per part: as many as fit a binding (and a buffer), padded to 4 bytes.
         let limit = gpu.max_binding.min(gpu.max_buffer) as usize;
-        let per_part = (limit.saturating_sub(4) / row_bytes.max(1)).max(1).min(rows.max(1));
+        let per_part = (limit.saturating_sub(4) / row_bytes.max(1))
+            .max(1)
+            .min(rows.max(1));
         if row_bytes + 4 > limit {
             return Err(too_large(name, row_bytes as u64, limit as u64));
         }

@@ -22,6 +22,11 @@ export interface LoadProgress {
 export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /**
+   * 'auto' (default): WebGPU when a hardware adapter exists and the model fits its limits,
+   * else the CPU (info.backendReason says why). 'webgpu': WebGPU or reject with
+   * BACKEND_UNAVAILABLE (software adapters allowed). 'cpu': WASM SIMD128 only.
+   */
   backend?: Backend;
   /** KV cache size in tokens; default min(model context, 4096). */
   contextLength?: number;
@@ -53,6 +58,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Called for every token; return false to stop after it. */
   onToken?: (text: string, tokenId: number) => boolean | void;
+  /** Called when the WebGPU device is lost mid-generation and generation moves to the CPU. */
+  onBackendChange?: (change: { backend: 'cpu' | 'webgpu'; reason: string }) => void;
 }
 
 export interface ChatMessage {
@@ -91,7 +98,11 @@ export interface ModelInfo {
   fileBytes: number;
   memoryBytes: number;
   backend: 'cpu' | 'webgpu';
+  /** Why this backend: the adapter used, or why WebGPU was not (or is no longer) used. */
   backendReason: string;
+  /** The WebGPU adapter, when on WebGPU. */
+  gpuAdapter?: string;
+  kvCacheBytes: number;
   chatTemplate?: string;
   bosTokenId?: number;
   eosTokenId?: number;
@@ -114,6 +125,10 @@ export class Model {
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Uint32Array;
   detokenize(ids: ArrayLike<number>): string;
   dispose(): void;
+  /** Evaluation hook: the greedy next token after every prefix of `ids` (teacher forcing). */
+  _argmaxAll(ids: ArrayLike<number>): Promise<Uint32Array>;
+  /** Testing hook: destroys the WebGPU device (generation continues on the CPU). */
+  _simulateDeviceLoss(): boolean;
 }
 
 /** Initialises the wasm explicitly (optional: Model.load does it), e.g. from a custom URL. */

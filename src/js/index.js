@@ -136,9 +136,6 @@ export class Model {
     if (!['auto', 'cpu', 'webgpu'].includes(backend)) {
       throw new WasmChordError('INVALID_OPTION', `backend must be 'auto', 'cpu' or 'webgpu', not ${JSON.stringify(backend)}`);
     }
-    if (backend === 'webgpu') {
-      throw new WasmChordError('BACKEND_UNAVAILABLE', "backend 'webgpu' was requested, but this build of wasm-chord has only the CPU backend; use 'auto' or 'cpu'");
-    }
     if (signal?.aborted) throw abortError(signal);
     const wasm = await initWasm();
     const { stream, total: advertised, name } = await openSource(source, signal);
@@ -180,8 +177,20 @@ export class Model {
       if (signal?.aborted) throw abortError(signal);
       progress('prepare', loaded);
       await yieldToEventLoop();
-      const model = new Model(loader.finish());
+      const wasmModel = loader.finish();
       loader = null;
+      if (backend !== 'cpu') {
+        // 'auto' stays on the CPU (with the reason in info.backendReason) when WebGPU is
+        // missing, software-only or too small for the model; 'webgpu' rejects instead.
+        try {
+          await wasmModel.enable_webgpu(backend === 'webgpu');
+        } catch (e) {
+          wasmModel.free();
+          throw e;
+        }
+        if (signal?.aborted) { wasmModel.free(); throw abortError(signal); }
+      }
+      const model = new Model(wasmModel);
       progress('ready', loaded);
       return model;
     } catch (e) {
@@ -254,7 +263,7 @@ export class Model {
   async *#run(prompt, options) {
     const wasm = this.#live();
     if (this.#busy) throw new WasmChordError('BUSY', 'this model is already generating; await or abort the running call first');
-    const { signal, onToken } = options;
+    const { signal, onToken, onBackendChange } = options;
     if (signal?.aborted) throw abortError(signal);
     this.#busy = true;
     try {
@@ -264,7 +273,18 @@ export class Model {
       for (;;) {
         if (signal?.aborted) wasm.abort();
         let ev;
-        try { ev = wasm.step(); } catch (e) { throw fromWasm(e); }
+        try {
+          // On WebGPU the evaluation is awaited first (the thread never blocks on the GPU);
+          // the step then samples from its result.
+          if (wasm.uses_gpu()) await wasm.gpu_prepare();
+          if (signal?.aborted) wasm.abort();
+          ev = wasm.step();
+        } catch (e) { throw fromWasm(e); }
+        if (ev.backendSwitch) {
+          // The GPU was lost: the generation continues on the CPU.
+          this.#info = wasm.info();
+          try { onBackendChange?.({ backend: this.#info.backend, reason: ev.backendSwitch }); } catch { /* a UI bug must not break generation */ }
+        }
         if (!ev.done && !ev.pending) {
           if (onToken && onToken(ev.text, ev.tokenId) === false) wasm.abort();
           yield ev;
@@ -278,6 +298,28 @@ export class Model {
       try { wasm.abort(); wasm.step(); } catch { /* already finished */ }
       this.#busy = false;
     }
+  }
+
+  /**
+   * Evaluation hook (teacher forcing): the greedy next token after every prefix of `ids`,
+   * computed on the current backend from an empty cache.
+   * @param {ArrayLike<number>} ids
+   * @returns {Promise<Uint32Array>}
+   */
+  async _argmaxAll(ids) {
+    if (this.#busy) throw new WasmChordError('BUSY', 'this model is already generating; await or abort the running call first');
+    this.#busy = true;
+    try {
+      return await this.#live().argmax_all(Uint32Array.from(ids));
+    } catch (e) { throw fromWasm(e); } finally { this.#busy = false; }
+  }
+
+  /**
+   * Testing hook: destroys the WebGPU device as a driver reset would; the running or next
+   * generation continues on the CPU. Returns false when the model is not on WebGPU.
+   */
+  _simulateDeviceLoss() {
+    return this.#live().simulate_device_loss();
   }
 
   /** Frees the model's memory. The object is unusable afterwards. */

@@ -1,7 +1,11 @@
 //! A loaded model as JavaScript sees it: tokenization, chat templates and step-wise
 //! generation (src/js/index.js yields to the event loop between steps).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -11,6 +15,8 @@ use super::{js_error, memory_bytes, to_js};
 use crate::chat_template::{self, ChatMessage, CHAT_TEMPLATE_KEY};
 use crate::engine::{Engine, Generation, Step};
 use crate::error::Error;
+use crate::gpu::{Gpu, GpuOptions, GpuSession};
+use crate::model::SessionOptions;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +33,9 @@ struct Info {
     kv_cache_bytes: usize,
     memory_bytes: u64,
     backend: &'static str,
-    backend_reason: &'static str,
+    backend_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu_adapter: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chat_template: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,11 +78,31 @@ enum StepJs {
     },
 }
 
+/// Which backend evaluates tokens, and why. Shared with the futures of `enable_webgpu` and
+/// `gpu_prepare` (the GPU session is taken out while one of them awaits the GPU, so nothing
+/// stays borrowed across an await).
+#[derive(Default)]
+struct Backend {
+    gpu: Option<GpuSession>,
+    adapter: Option<String>,
+    reason: String,
+    /// The GPU failed while evaluating ahead: (why, the positions its cache held). The next
+    /// step moves to the CPU and recomputes them.
+    failed: Option<(String, Vec<u32>)>,
+    /// Set on the step that switched, reported to JS once.
+    switched: Option<String>,
+    /// An error of the GPU evaluation that is not a GPU failure, for the next step to throw.
+    error: Option<Error>,
+}
+
+const CPU_REASON: &str = "CPU with WASM SIMD128 kernels";
+
 #[wasm_bindgen]
 pub struct WasmModel {
     engine: Engine,
     generation: Option<Generation>,
     file_bytes: u64,
+    backend: Rc<RefCell<Backend>>,
 }
 
 impl WasmModel {
@@ -83,7 +111,30 @@ impl WasmModel {
             engine,
             generation: None,
             file_bytes,
+            backend: Rc::new(RefCell::new(Backend {
+                reason: format!("{CPU_REASON} (WebGPU not requested)"),
+                ..Backend::default()
+            })),
         }
+    }
+
+    /// Moves to the CPU after a GPU failure: the CPU session recomputes the positions the
+    /// GPU cache held, so the generation continues where it was.
+    fn fall_back(&mut self) -> Result<(), Error> {
+        let mut b = self.backend.borrow_mut();
+        let Some((why, history)) = b.failed.take() else {
+            return Ok(());
+        };
+        b.gpu = None;
+        b.reason = format!("{CPU_REASON}: the WebGPU device failed ({why}); continued on the CPU");
+        b.switched = Some(b.reason.clone());
+        drop(b);
+        let s = self.engine.session_mut();
+        s.clear();
+        if !history.is_empty() {
+            s.prefill(&history)?;
+        }
+        Ok(())
     }
 
     fn chat_template(&self) -> Option<String> {
@@ -107,6 +158,7 @@ impl WasmModel {
             *tensor_types.entry(t.ty.name()).or_insert(0) += 1;
         }
         let tok = self.engine.tokenizer();
+        let backend = self.backend.borrow();
         to_js(&Info {
             architecture: c.arch.name().to_string(),
             name: meta
@@ -120,11 +172,18 @@ impl WasmModel {
             vocab_size: c.n_vocab,
             tensor_types,
             file_bytes: self.file_bytes,
-            kv_cache_bytes: self.engine.session().kv_bytes(),
+            kv_cache_bytes: match &backend.gpu {
+                Some(g) => g.kv_bytes(),
+                None => self.engine.session().kv_bytes(),
+            },
             memory_bytes: memory_bytes(),
-            backend: "cpu",
-            backend_reason:
-                "CPU with WASM SIMD128 kernels (the WebGPU backend is not part of this build yet)",
+            backend: if backend.gpu.is_some() {
+                "webgpu"
+            } else {
+                "cpu"
+            },
+            backend_reason: backend.reason.clone(),
+            gpu_adapter: backend.gpu.as_ref().and(backend.adapter.clone()),
             chat_template: self.chat_template(),
             bos_token_id: tok.bos(),
             eos_token_id: tok.eos(),
@@ -200,8 +259,13 @@ impl WasmModel {
             }
         }
         self.generation = None;
-        let g = Generation::start(self.engine.session_mut(), ids, engine_opts)
-            .map_err(|e| js_error(&e))?;
+        self.fall_back().map_err(|e| js_error(&e))?;
+        let mut b = self.backend.borrow_mut();
+        let g = match b.gpu.as_mut() {
+            Some(gs) => Generation::start(gs, ids, engine_opts),
+            None => Generation::start(self.engine.session_mut(), ids, engine_opts),
+        }
+        .map_err(|e| js_error(&e))?;
         self.generation = Some(g);
         Ok(())
     }
@@ -216,10 +280,24 @@ impl WasmModel {
             })
         })?;
         let tokenizer = self.engine.tokenizer().clone();
-        let step = g
-            .step(self.engine.session_mut(), &tokenizer)
-            .map_err(|e| js_error(&e))?;
-        Ok(to_js(&match step {
+        if let Some(e) = self.backend.borrow_mut().error.take() {
+            g.abort();
+            return Err(js_error(&e));
+        }
+        let failed = self.backend.borrow().failed.is_some();
+        if failed {
+            self.fall_back().map_err(|e| js_error(&e))?;
+        }
+        let g = self.generation.as_mut().ok_or_else(|| JsValue::NULL)?;
+        let mut b = self.backend.borrow_mut();
+        let step = match b.gpu.as_mut() {
+            Some(gs) => g.step(gs, &tokenizer),
+            None => g.step(self.engine.session_mut(), &tokenizer),
+        }
+        .map_err(|e| js_error(&e))?;
+        let switched = b.switched.take();
+        drop(b);
+        let out = to_js(&match step {
             Step::Prefill { done, total } => StepJs::Prefill {
                 done: false,
                 pending: true,
@@ -245,7 +323,147 @@ impl WasmModel {
                     decode_tokens_per_second: r.timings.decode_tok_s(),
                 },
             },
-        }))
+        });
+        if let Some(reason) = switched {
+            // A fresh plain object: setting a property cannot fail.
+            let _ = js_sys::Reflect::set(&out, &"backendSwitch".into(), &reason.into());
+        }
+        Ok(out)
+    }
+
+    /// True while tokens are evaluated on the GPU (then JS awaits `gpu_prepare` before each
+    /// `step`).
+    pub fn uses_gpu(&self) -> bool {
+        let b = self.backend.borrow();
+        b.gpu.is_some() && b.failed.is_none()
+    }
+
+    /// Opens WebGPU and uploads the weights, then evaluates on the GPU. With `required`
+    /// false ('auto') a software (fallback) adapter is declined — the SIMD128 CPU path is
+    /// faster than an emulated GPU — and every failure leaves the model on the CPU with the
+    /// reason in `info().backendReason`; with `required` the failure rejects.
+    pub fn enable_webgpu(&self, required: bool) -> js_sys::Promise {
+        let backend = Rc::clone(&self.backend);
+        let model = Arc::clone(self.engine.model());
+        let s = self.engine.session();
+        let opts = SessionOptions {
+            n_ctx: s.n_ctx(),
+            n_batch: s.n_batch(),
+            ..SessionOptions::default()
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r: Result<(GpuSession, String), Error> = async {
+                let gpu = Gpu::new(&GpuOptions::default()).await?;
+                if !required && gpu.is_fallback() {
+                    return Err(Error::BackendUnavailable {
+                        reason: format!(
+                            "the only WebGPU adapter is a software one ({}); the SIMD128 CPU path is faster",
+                            gpu.adapter
+                        ),
+                    });
+                }
+                let adapter = gpu.adapter.clone();
+                let gs = GpuSession::new(Rc::new(gpu), model, &opts)?;
+                Ok((gs, adapter))
+            }
+            .await;
+            let mut b = backend.borrow_mut();
+            match r {
+                Ok((gs, adapter)) => {
+                    b.reason = format!("WebGPU on {adapter}");
+                    b.adapter = Some(adapter);
+                    b.gpu = Some(gs);
+                    Ok(JsValue::TRUE)
+                }
+                Err(e) if required => Err(js_error(&e)),
+                Err(e) => {
+                    b.reason = format!("{CPU_REASON} ({e})");
+                    Ok(JsValue::FALSE)
+                }
+            }
+        })
+    }
+
+    /// Evaluates on the GPU what the next `step` needs (a prompt chunk or the last token),
+    /// without blocking the thread. A GPU failure does not reject: the next `step` moves the
+    /// generation to the CPU and reports it (`backendSwitch`).
+    pub fn gpu_prepare(&self) -> js_sys::Promise {
+        let backend = Rc::clone(&self.backend);
+        let plan = self.generation.as_ref().and_then(|g| {
+            let n_batch = backend.borrow().gpu.as_ref().map_or(1, |gs| gs.n_batch());
+            g.next_eval(n_batch).map(|p| (p, g.needs_logits()))
+        });
+        wasm_bindgen_futures::future_to_promise(async move {
+            // Nothing to evaluate (the step samples from the previous result).
+            let Some((plan, logits)) = plan else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let Some(mut gs) = backend.borrow_mut().gpu.take() else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let r = gs.prepare(plan, logits).await;
+            let mut b = backend.borrow_mut();
+            match r {
+                Err(e @ (Error::DeviceLost { .. } | Error::Gpu { .. })) => {
+                    b.failed = Some((e.to_string(), gs.tokens().to_vec()));
+                }
+                Err(e) => {
+                    b.error = Some(e);
+                    b.gpu = Some(gs);
+                }
+                Ok(()) => b.gpu = Some(gs),
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Testing and evaluation hook: evaluates `tokens` from an empty cache and resolves to
+    /// the greedy next token at every position (teacher forcing), on the current backend.
+    pub fn argmax_all(&mut self, tokens: Vec<u32>) -> js_sys::Promise {
+        self.generation = None;
+        let backend = Rc::clone(&self.backend);
+        let gpu = backend.borrow_mut().gpu.take();
+        let cpu = match gpu {
+            Some(_) => None,
+            None => Some({
+                let n_vocab = self.engine.model().config().n_vocab;
+                let s = self.engine.session_mut();
+                s.clear();
+                s.prefill_logits_all(&tokens).map(|all| {
+                    all.chunks_exact(n_vocab)
+                        .map(|l| crate::sampler::argmax(l).unwrap_or(u32::MAX))
+                        .collect::<Vec<u32>>()
+                })
+            }),
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
+            let r = match (cpu, gpu) {
+                (Some(r), _) => r,
+                (None, Some(mut gs)) => {
+                    gs.clear();
+                    let r = gs.eval(&tokens, crate::gpu::session::Want::ArgmaxAll).await;
+                    backend.borrow_mut().gpu = Some(gs);
+                    r.map(|e| match e {
+                        crate::gpu::session::Evaluated::Tokens(t) => t,
+                        _ => Vec::new(),
+                    })
+                }
+                (None, None) => Ok(Vec::new()),
+            };
+            r.map(|ids| js_sys::Uint32Array::from(ids.as_slice()).into())
+                .map_err(|e| js_error(&e))
+        })
+    }
+
+    /// Testing hook: destroys the WebGPU device, as a driver reset would.
+    pub fn simulate_device_loss(&self) -> bool {
+        match self.backend.borrow().gpu.as_ref() {
+            Some(gs) => {
+                gs.gpu().simulate_loss();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Ends the running generation at its next step.

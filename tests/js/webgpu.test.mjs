@@ -1,0 +1,101 @@
+// The WebGPU backend end to end in headless Chromium. With --enable-unsafe-webgpu the adapter
+// is SwiftShader (a software GPU), so this checks correctness only; its timings mean nothing.
+// Gemma 3 270M on WebGPU: greedy tokens equal llama.cpp's fixture (as the CPU path's do),
+// teacher-forced top-1 against the CPU path, 'auto' declining a software adapter, and a
+// device loss in the middle of a generation that still completes the same tokens on the CPU.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { requirePkg, oracle, robustPrefix, startServer } from './helpers.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const fixture = oracle('gemma3-270m-q4_k_m.json');
+const planets = fixture.cases[2];
+let server, browser, page;
+
+before(async () => {
+  requirePkg();
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic', '--disable-dev-shm-usage', '--enable-unsafe-webgpu'],
+  });
+  page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'error') console.error('page console:', m.text()); });
+  await page.goto(`${server.url}/tests/js/blank.html`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equals the CPU path', async () => {
+  // Teacher forcing over two fixture prompts: each prompt plus its 31 greedy tokens gives
+  // 32 predicted positions, 64 in all.
+  const cases = fixture.cases.slice(0, 2).map((c) => ({
+    ids: [...c.prompt_tokens, ...c.greedy_tokens.slice(0, 31)], from: c.prompt_tokens.length - 1,
+  }));
+  const r = await page.evaluate(async ({ prompt, cases }) => {
+    const { Model } = await import('/pkg/index.js');
+    const gpu = await Model.load('/models/gemma.gguf', { backend: 'webgpu', contextLength: 512 });
+    const info = gpu.info;
+    const out = await gpu.generate(prompt, { maxTokens: 16 });
+    const gpuTop = [];
+    for (const c of cases) gpuTop.push([...(await gpu._argmaxAll(c.ids))].slice(c.from));
+    gpu.dispose();
+    const cpu = await Model.load('/models/gemma.gguf', { backend: 'cpu', contextLength: 512 });
+    const cpuTop = [];
+    for (const c of cases) cpuTop.push([...(await cpu._argmaxAll(c.ids))].slice(c.from));
+    cpu.dispose();
+    return { backend: info.backend, reason: info.backendReason, adapter: info.gpuAdapter, tokens: out.tokens,
+      gpuTop, cpuTop, tps: out.timings.decodeTokensPerSecond };
+  }, { prompt: planets.prompt, cases });
+  console.log(`# adapter: ${r.adapter}; ${r.reason}; decode ${r.tps.toFixed(2)} tok/s (software GPU: not meaningful)`);
+  assert.equal(r.backend, 'webgpu');
+  assert.deepEqual(r.tokens, robustPrefix(planets, 16));
+  const gpuTop = r.gpuTop.flat();
+  const cpuTop = r.cpuTop.flat();
+  assert.equal(gpuTop.length, 64);
+  const agree = gpuTop.filter((t, i) => t === cpuTop[i]).length;
+  const llama = fixture.cases.slice(0, 2).flatMap((c) => c.steps.map((s) => s.top[0][0]));
+  const agreeLlama = gpuTop.filter((t, i) => t === llama[i]).length;
+  console.log(`# teacher-forced top-1: WebGPU = CPU path ${agree}/64, WebGPU = llama.cpp ${agreeLlama}/64`);
+  assert.ok(agree >= 0.99 * 64, `WebGPU agrees with the CPU path on ${agree}/64 positions`);
+});
+
+test("'auto' declines a software adapter; a device loss mid-generation continues on the CPU", async () => {
+  const expected = robustPrefix(planets, 16);
+  const r = await page.evaluate(async ({ prompt }) => {
+    const { Model } = await import('/pkg/index.js');
+    const auto = await Model.load('/models/gemma.gguf', { contextLength: 512 });
+    const autoInfo = auto.info;
+    auto.dispose();
+    const m = await Model.load('/models/gemma.gguf', { backend: 'webgpu', contextLength: 512 });
+    const before = m.info.backend;
+    const changes = [];
+    let n = 0;
+    const out = await m.generate(prompt, {
+      maxTokens: 16,
+      onToken: () => { if (++n === 5) m._simulateDeviceLoss(); },
+      onBackendChange: (c) => changes.push(c),
+    });
+    const after = m.info;
+    const again = await m.generate(prompt, { maxTokens: 4 });
+    m.dispose();
+    return { autoBackend: autoInfo.backend, autoReason: autoInfo.backendReason, before, after: after.backend,
+      afterReason: after.backendReason, changes, tokens: out.tokens, again: again.tokens };
+  }, { prompt: planets.prompt });
+  assert.equal(r.autoBackend, 'cpu');
+  assert.match(r.autoReason, /software/);
+  assert.equal(r.before, 'webgpu');
+  assert.equal(r.changes.length, 1, JSON.stringify(r.changes));
+  assert.equal(r.changes[0].backend, 'cpu');
+  assert.match(r.changes[0].reason, /device/i);
+  assert.equal(r.after, 'cpu');
+  assert.deepEqual(r.tokens, expected);
+  assert.deepEqual(r.again, expected.slice(0, 4));
+});

@@ -1,0 +1,41 @@
+//! The WGSL kernels against the CPU reference in headless Chromium's WebGPU (SwiftShader with
+//! `--enable-unsafe-webgpu`, from webdriver.json). The same tests run natively on Vulkan in
+//! tests/gpu_kernels.rs; they live in tests/common/gpu.rs and tests/common/gpu_ops.rs.
+#![cfg(target_arch = "wasm32")]
+
+#[macro_use]
+mod common;
+
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_chord::gpu::{Gpu, GpuOptions};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn device() -> Gpu {
+    Gpu::new(&GpuOptions::default())
+        .await
+        .expect("no WebGPU adapter: Chromium needs --enable-unsafe-webgpu (webdriver.json)")
+}
+
+macro_rules! browser {
+    ($name:ident) => {
+        #[wasm_bindgen_test]
+        async fn $name() {
+            let gpu = device().await;
+            common::gpu::$name(&gpu).await;
+        }
+    };
+}
+
+macro_rules! browser_op {
+    ($module:ident, $name:ident) => {
+        #[wasm_bindgen_test]
+        async fn $name() {
+            let gpu = device().await;
+            common::$module::$name(&gpu).await;
+        }
+    };
+}
+
+gpu_tests!(browser);
+gpu_op_tests!(browser_op);
