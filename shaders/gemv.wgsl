@@ -45,6 +45,13 @@ fn main(
             acc += dot(d.lo, x0) + dot(d.hi, x1);
         }
     }
+    // One thread per row (the software-adapter variant): no reduction, no barrier.
+    if (TPR == 1u) {
+        if (r < p.rows) {
+            Y[p.y_off + wg.z * p.y_stride + r] = acc;
+        }
+        return;
+    }
     red[lid] = acc;
     workgroupBarrier();
     for (var s = TPR / 2u; s > 0u; s >>= 1u) {

@@ -16,11 +16,24 @@ use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::sampler::argmax;
 
-fn gpu() -> Rc<Gpu> {
+fn gpu_with(opts: &GpuOptions) -> Rc<Gpu> {
     Rc::new(
-        Gpu::new_blocking(&GpuOptions::default())
+        Gpu::new_blocking(opts)
             .expect("no Vulkan adapter: run scripts/setup.sh (installs mesa-vulkan-drivers)"),
     )
+}
+
+fn gpu() -> Rc<Gpu> {
+    gpu_with(&GpuOptions::default())
+}
+
+/// The GPU rounding its matmul inputs as the CPU does: the graphs must then agree to float
+/// rounding, not just closely.
+fn cpu_rounding() -> GpuOptions {
+    GpuOptions {
+        cpu_rounding: true,
+        ..GpuOptions::default()
+    }
 }
 
 fn logits(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<f32> {
@@ -31,8 +44,8 @@ fn logits(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<f32> {
 }
 
 /// Max |Δ| relative to the largest |logit|, over prefill and decode steps.
-fn compare(model: Arc<Model>, prompt: &[u32], steps: usize, opts: SessionOptions) -> f32 {
-    let g = gpu();
+fn compare(model: Arc<Model>, prompt: &[u32], steps: usize, opts: SessionOptions, gopts: &GpuOptions) -> f32 {
+    let g = gpu_with(gopts);
     let mut gs = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts).unwrap();
     let mut cs = Session::new(model, &opts).unwrap();
     let mut worst = 0f32;
@@ -68,19 +81,27 @@ fn compare(model: Arc<Model>, prompt: &[u32], steps: usize, opts: SessionOptions
     worst
 }
 
+/// Both modes on one model: with CPU-style rounding of the matmul inputs the GPU graph must
+/// equal the CPU graph to float rounding (`tight`); with f32 activations (the default) it
+/// differs by the CPU's activation quantization (`loose`), and the argmax must still agree
+/// wherever the CPU's top two are further apart than that.
+fn check_both_modes(name: &str, model: Arc<Model>, prompt: &[u32], opts: SessionOptions, tight: f32, loose: f32) {
+    let d = compare(Arc::clone(&model), prompt, 12, opts.clone(), &cpu_rounding());
+    println!("{name}, CPU rounding: max rel Δ {d:e}");
+    assert!(d < tight, "{name} with CPU rounding: {d}");
+    let d = compare(model, prompt, 12, opts, &GpuOptions::default());
+    println!("{name}, f32 activations: max rel Δ {d:e}");
+    assert!(d < loose, "{name} with f32 activations: {d}");
+}
+
 #[test]
 fn tiny_llama_matches_cpu() {
     let model = Arc::new(Model::load(Tiny::llama().gguf(), &ModelOptions::default()).unwrap());
-    let d = compare(
-        model,
-        &[1, 5, 9, 33, 2, 17, 40],
-        12,
-        SessionOptions::default(),
-    );
-    println!("tiny llama: max rel Δ {d:e}");
-    assert!(d < 2e-2, "{d}");
+    check_both_modes("tiny llama", model, &[1, 5, 9, 33, 2, 17, 40], SessionOptions::default(), 1e-5, 2e-2);
 }
 
+/// Gemma 3's graph (QK norms, post-norms, GELU, sliding window of 8 over a 40-token prompt
+/// in chunks of 16, tied head).
 #[test]
 fn tiny_gemma3_matches_cpu() {
     let model = Arc::new(Model::load(Tiny::gemma3().gguf(), &ModelOptions::default()).unwrap());
@@ -89,23 +110,45 @@ fn tiny_gemma3_matches_cpu() {
         n_batch: 16,
         ..SessionOptions::default()
     };
-    let d = compare(model, &prompt, 12, opts);
-    println!("tiny gemma3: max rel Δ {d:e}");
-    assert!(d < 2e-2, "{d}");
+    check_both_modes("tiny gemma3", model, &prompt, opts, 1e-5, 2e-2);
 }
 
-/// The all-F32 synthetic llama model: the CPU multiplies f32 activations too, so the two
-/// paths differ only in float rounding (summation order, the adapter's exp/tanh/sqrt).
-/// Measured on lavapipe: 1.8e-4 of the largest logit; the bound is a regression guard.
+/// The synthetic llama models of the llama.cpp conformance fixtures — every weight type
+/// through the whole graph — teacher-forced on the GPU against llama.cpp's own top-1 (an
+/// independent reference): equal wherever llama.cpp's top-two gap exceeds 1.5 (twice the
+/// logit error the CPU path is held to on these models), and at ≥ 95% of all steps (the CPU
+/// path: 48/48 per model).
 #[test]
-fn f32_model_matches_cpu_tightly() {
-    let v = synthetic_models::variant("f32").unwrap();
-    let g = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
-    let model = Arc::new(Model::load(g, &ModelOptions::default()).unwrap());
-    let prompt: Vec<u32> = (0..70).map(|i| (i * 13 + 5) % 250 + 3).collect();
-    let d = compare(model, &prompt, 16, SessionOptions::default());
-    println!("synthetic f32: max rel Δ {d:e}");
-    assert!(d < 5e-4, "{d}");
+fn synthetic_models_match_llama_cpp() {
+    let g = gpu();
+    for v in &synthetic_models::VARIANTS {
+        let fx = engine_support::oracle(&v.fixture_name());
+        let gg = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
+        let model = Arc::new(Model::load(gg, &ModelOptions::default()).unwrap());
+        let opts = SessionOptions {
+            n_ctx: fx.n_ctx,
+            ..SessionOptions::default()
+        };
+        let mut gs = GpuSession::new(Rc::clone(&g), model, &opts).unwrap();
+        let (mut same, mut decisive, mut total) = (0, 0, 0);
+        for case in &fx.cases {
+            let steps = case.steps.len();
+            gs.clear();
+            let mut top = argmax_all(&g, &mut gs, &case.prompt_tokens);
+            top = vec![*top.last().unwrap()];
+            top.extend(argmax_all(&g, &mut gs, &case.greedy_tokens[..steps - 1]));
+            for (i, &t) in top.iter().enumerate() {
+                total += 1;
+                same += usize::from(t == case.steps[i][0].0);
+                if case.gap(i) > 1.5 {
+                    decisive += 1;
+                    assert_eq!(t, case.steps[i][0].0, "{}: step {i} (gap {})", v.name, case.gap(i));
+                }
+            }
+        }
+        println!("synthetic {}: GPU top-1 = llama.cpp {same}/{total} ({decisive} decisive steps all equal)", v.name);
+        assert!(same * 100 >= total * 95, "{}: top-1 {same}/{total}", v.name);
+    }
 }
 
 fn gemma() -> Arc<Model> {
@@ -140,7 +183,7 @@ fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
     let mut cs = Session::new(Arc::clone(&model), &opts).unwrap();
     let (mut with_cpu, mut with_llama, mut total) = (0, 0, 0);
     let n_vocab = model.config().n_vocab;
-    let mut decisive_misses = Vec::new();
+    let mut decisive_misses: Vec<(usize, f32)> = Vec::new();
     for case in fx.cases.iter().take(2) {
         let steps = case.steps.len();
         gs.clear();

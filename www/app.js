@@ -135,7 +135,14 @@ async function send() {
     setStatus(`Generating… ${n} tokens · first token ${(tFirst - t0).toFixed(0)} ms · ${rate} tok/s`);
   };
   try {
-    const opts = { ...settings(), signal: ac.signal, onToken };
+    // A lost GPU (driver reset, tab in the background on some systems) moves the
+    // generation to the CPU; the badge follows.
+    const onBackendChange = (c) => {
+      els.badge.textContent = c.backend === 'webgpu' ? 'WebGPU' : 'CPU';
+      els.badge.title = c.reason;
+      setStatus(`WebGPU was lost; continuing on the CPU (${c.reason})`);
+    };
+    const opts = { ...settings(), signal: ac.signal, onToken, onBackendChange };
     const r = chat
       ? await model.chat([...history, { role: 'user', content: text }], opts)
       : await model.generate(text, opts);

@@ -27,6 +27,11 @@ pub trait Evaluate {
     fn greedy(&self) -> Option<u32> {
         None
     }
+    /// How long the evaluation just handed over took, when it ran before the call that
+    /// handed it over (the GPU's); `None`: the call itself did the work.
+    fn eval_ms(&self) -> Option<f64> {
+        None
+    }
 }
 
 impl Evaluate for Session {

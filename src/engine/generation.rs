@@ -172,7 +172,7 @@ impl Generation {
             let end = (self.prefilled + session.n_batch().max(1)).min(self.prompt.len());
             let t0 = time::now_ms();
             session.prefill(&self.prompt[self.prefilled..end])?;
-            self.timings.prefill_ms += time::now_ms() - t0;
+            self.timings.prefill_ms += session.eval_ms().unwrap_or(time::now_ms() - t0);
             self.timings.prefill_tokens += end - self.prefilled;
             self.prefilled = end;
             return Ok(Step::Prefill {

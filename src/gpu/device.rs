@@ -13,6 +13,14 @@ pub struct GpuOptions {
     /// Caps the storage-buffer binding size below the device's (tests use it to force the
     /// splitting of large tensors on adapters that allow 1 GiB).
     pub max_binding: Option<u64>,
+    /// GEMV with one thread per row and no workgroup barrier; `None`: on software adapters
+    /// only (where barriers are expensive). Tests set it to check both variants.
+    pub barrier_free_gemv: Option<bool>,
+    /// Round the input of quantized matmuls as the CPU path quantizes it (Q8_0/Q8_K blocks)
+    /// instead of multiplying f32 activations. Off by default: f32 activations are more
+    /// accurate (on Gemma 3 they agree with llama.cpp's top-1 slightly more often). Tests turn
+    /// it on to prove the GPU graph equals the CPU graph to float rounding.
+    pub cpu_rounding: bool,
 }
 
 /// What went wrong on the device since the last check (errors are reported asynchronously by
@@ -33,6 +41,8 @@ pub struct Gpu {
     pub adapter: String,
     /// A software adapter (WebGPU's fallback adapter, e.g. SwiftShader).
     fallback: bool,
+    barrier_free_gemv: bool,
+    cpu_rounding: bool,
     pipelines: RefCell<HashMap<String, Rc<wgpu::ComputePipeline>>>,
     faults: Arc<Mutex<Faults>>,
 }
@@ -115,6 +125,10 @@ impl Gpu {
             max_buffer: limits.max_buffer_size,
             adapter: format!("{name}, {:?}", info.device_type),
             fallback: info.device_type == wgpu::DeviceType::Cpu,
+            barrier_free_gemv: opts
+                .barrier_free_gemv
+                .unwrap_or(info.device_type == wgpu::DeviceType::Cpu),
+            cpu_rounding: opts.cpu_rounding,
             pipelines: RefCell::new(HashMap::new()),
             faults,
         })
@@ -123,6 +137,16 @@ impl Gpu {
     /// True for a software adapter.
     pub fn is_fallback(&self) -> bool {
         self.fallback
+    }
+
+    /// See [`GpuOptions::cpu_rounding`].
+    pub fn cpu_rounding(&self) -> bool {
+        self.cpu_rounding
+    }
+
+    /// Which GEMV variant runs (see [`GpuOptions::barrier_free_gemv`]).
+    pub fn barrier_free_gemv(&self) -> bool {
+        self.barrier_free_gemv
     }
 
     /// Largest storage binding (bytes) kernels may use.

@@ -23,7 +23,13 @@ fn check(what: &'static str, b: &GpuBuffer, end: usize) -> Result<()> {
 }
 
 /// Threads per row of the GEMV: enough that each does a few 8-weight units, at least 4.
-pub(crate) fn gemv_tpr(cols: usize) -> u32 {
+/// On a software adapter (SwiftShader, lavapipe) workgroup barriers cost a fiber switch per
+/// thread, which made the 262144-row Gemma head take seconds: there every row gets one
+/// thread and no reduction (TPR 1, no barrier).
+pub(crate) fn gemv_tpr(cols: usize, barrier_free: bool) -> u32 {
+    if barrier_free {
+        return 1;
+    }
     let units = cols / 8;
     (units / 3).next_power_of_two().clamp(4, 64) as u32
 }
@@ -72,7 +78,7 @@ pub fn matmul(b: &mut Batch, w: &GpuMatrix, x: Rows, y: Rows, n: usize) -> Resul
     if n > GEMV_MAX_N {
         return gemm(b, w, x, y, n);
     }
-    let tpr = gemv_tpr(w.cols);
+    let tpr = gemv_tpr(w.cols, b.gpu().barrier_free_gemv());
     let key = format!("gemv:{}:{tpr}", w.ty.name());
     let src = || shaders::with_weights(w.ty, shaders::GEMV, &[("TPR", tpr)]).unwrap_or_default();
     let pipeline = b.gpu().pipeline(&key, src);
@@ -552,4 +558,44 @@ pub fn argmax(
         [1, 1, 1],
     );
     Ok(())
+}
+
+/// Rounds `n` rows of `cols` contiguous activations at `x[x_off..]` the way the CPU path
+/// quantizes them for weights of type `weight` (Q8_0 or Q8_K blocks), dequantized into
+/// `y[0..n · cols]`. Returns false (and records nothing) for weights multiplied by f32
+/// activations.
+pub fn quantize_activations(
+    b: &mut Batch,
+    weight: crate::quant::GgmlType,
+    x: &GpuBuffer,
+    x_off: usize,
+    n: usize,
+    cols: usize,
+    y: &GpuBuffer,
+) -> Result<bool> {
+    use crate::quant::reference::ActivationKind;
+    let (kind, len) = match weight.activation_kind() {
+        Some(ActivationKind::Q8_0) => (0, 32),
+        Some(ActivationKind::Q8K) => (1, 256),
+        _ => return Ok(false),
+    };
+    if cols % len != 0 {
+        return Err(Error::Gpu {
+            op: "quantize_activations".into(),
+            message: format!("rows of {cols} are not whole {len}-value blocks"),
+        });
+    }
+    check("quantize_activations: input", x, x_off + n * cols)?;
+    check("quantize_activations: output", y, n * cols)?;
+    let blocks = n * cols / len;
+    let pipeline = b
+        .gpu()
+        .pipeline("act_quant", || shaders::with_f16(shaders::ACT_QUANT));
+    b.dispatch(
+        pipeline,
+        &[blocks as u32, x_off as u32, kind, 0],
+        &[&x.buf, &y.buf],
+        grid(blocks.div_ceil(64), 1),
+    );
+    Ok(true)
 }

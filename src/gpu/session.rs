@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::model::config::FfnActivation;
 use crate::model::session::{SessionOptions, DEFAULT_BATCH, DEFAULT_MAX_CTX};
 use crate::model::{Matrix, Model};
+use crate::quant::reference::ActivationKind;
 
 /// What a forward pass must produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,8 @@ struct Scratch {
     o: GpuBuffer,
     gate: GpuBuffer,
     up: GpuBuffer,
+    /// Activations rounded as the CPU quantizes them (the input of quantized matmuls).
+    xq: GpuBuffer,
     scores: GpuBuffer,
     logits: GpuBuffer,
     tokens: GpuBuffer,
@@ -98,8 +101,9 @@ pub struct GpuSession {
     weight_bytes: usize,
     /// An evaluation done ahead by [`GpuSession::prepare`], waiting for the generation step
     /// that asks for it, and the output of the last evaluation it handed over.
-    prepared: Option<(PlannedEval, Evaluated)>,
+    prepared: Option<(PlannedEval, Evaluated, f64)>,
     last: Evaluated,
+    last_ms: f64,
 }
 
 impl core::fmt::Debug for GpuSession {
@@ -202,6 +206,10 @@ impl GpuSession {
             o: z(nb * c.n_embd.max(c.n_head * c.head_dim_v), "activations")?,
             gate: z(nb * c.n_ff, "FFN activations")?,
             up: z(nb * c.n_ff, "FFN activations")?,
+            xq: z(
+                nb * c.n_embd.max(c.n_ff).max(c.n_head * c.head_dim_v),
+                "quantized activations",
+            )?,
             scores: z(nb * c.n_head * n_ctx, "attention scores")?,
             logits: z(c.n_vocab, "logits")?,
             tokens: z(nb, "token ids")?,
@@ -228,6 +236,7 @@ impl GpuSession {
             weight_bytes,
             prepared: None,
             last: Evaluated::Nothing,
+            last_ms: 0.0,
         })
     }
 
@@ -282,6 +291,7 @@ impl GpuSession {
     /// done; `logits`: read back the logits, not just the greedy token.
     pub async fn prepare(&mut self, plan: PlannedEval, logits: bool) -> Result<()> {
         self.prepared = None;
+        let t0 = crate::engine::time::now_ms();
         let want = if logits { Want::Logits } else { Want::Argmax };
         let out = match &plan {
             PlannedEval::Prefill { tokens, last } => {
@@ -290,14 +300,15 @@ impl GpuSession {
             }
             PlannedEval::Decode(t) => self.eval(&[*t], want).await?,
         };
-        self.prepared = Some((plan, out));
+        self.prepared = Some((plan, out, crate::engine::time::now_ms() - t0));
         Ok(())
     }
 
     fn take_prepared(&mut self, expected: &PlannedEval) -> Result<()> {
         match self.prepared.take() {
-            Some((plan, out)) if &plan == expected => {
+            Some((plan, out, ms)) if &plan == expected => {
                 self.last = out;
+                self.last_ms = ms;
                 Ok(())
             }
             _ => Err(Error::Gpu {
@@ -429,10 +440,12 @@ impl GpuSession {
                 c.rms_eps,
                 NormOut::Into(Rows::new(&s.xn, 0, e)),
             )?;
-            let xn = Rows::new(&s.xn, 0, e);
-            ops::matmul(&mut b, &l.wq, xn, Rows::new(&s.q, 0, q_dim), n)?;
-            ops::matmul(&mut b, &l.wk, xn, Rows::new(&s.k, 0, k_dim), n)?;
-            ops::matmul(&mut b, &l.wv, xn, Rows::new(&s.v, 0, c.v_dim()), n)?;
+            let mut held = None;
+            let xq = &s.xq;
+            mm(&mut b, &l.wq, &s.xn, 0, n, Rows::new(&s.q, 0, q_dim), xq, &mut held)?;
+            mm(&mut b, &l.wk, &s.xn, 0, n, Rows::new(&s.k, 0, k_dim), xq, &mut held)?;
+            let v_out = Rows::new(&s.v, 0, c.v_dim());
+            mm(&mut b, &l.wv, &s.xn, 0, n, v_out, xq, &mut held)?;
             if let (Some(qn), Some(kn)) = (l.q_norm, l.k_norm) {
                 let hd = c.head_dim;
                 let (qr, kr) = (n * c.n_head, n * c.n_head_kv);
@@ -501,13 +514,9 @@ impl GpuSession {
             };
             let nr = n - r0;
             let o_in = c.n_head * c.head_dim_v;
-            ops::matmul(
-                &mut b,
-                &l.wo,
-                Rows::new(&s.att, r0 * o_in, o_in),
-                Rows::new(&s.o, 0, e),
-                nr,
-            )?;
+            let mut held = None;
+            let o_out = Rows::new(&s.o, 0, e);
+            mm(&mut b, &l.wo, &s.att, r0 * o_in, nr, o_out, xq, &mut held)?;
             self.residual(&mut b, l.post_attn_norm, r0, nr)?;
 
             ops::rms_norm(
@@ -520,9 +529,10 @@ impl GpuSession {
                 c.rms_eps,
                 NormOut::Into(Rows::new(&s.xn, 0, e)),
             )?;
-            let xn = Rows::new(&s.xn, 0, e);
-            ops::matmul(&mut b, &l.gate, xn, Rows::new(&s.gate, 0, c.n_ff), nr)?;
-            ops::matmul(&mut b, &l.up, xn, Rows::new(&s.up, 0, c.n_ff), nr)?;
+            let mut held = None;
+            let (g_out, u_out) = (Rows::new(&s.gate, 0, c.n_ff), Rows::new(&s.up, 0, c.n_ff));
+            mm(&mut b, &l.gate, &s.xn, 0, nr, g_out, xq, &mut held)?;
+            mm(&mut b, &l.up, &s.xn, 0, nr, u_out, xq, &mut held)?;
             ops::glu(
                 &mut b,
                 &s.gate,
@@ -530,13 +540,8 @@ impl GpuSession {
                 nr * c.n_ff,
                 c.ffn_act == FfnActivation::GeluTanh,
             )?;
-            ops::matmul(
-                &mut b,
-                &l.down,
-                Rows::new(&s.gate, 0, c.n_ff),
-                Rows::new(&s.o, 0, e),
-                nr,
-            )?;
+            let mut held = None;
+            mm(&mut b, &l.down, &s.gate, 0, nr, o_out, xq, &mut held)?;
             self.residual(&mut b, l.post_ffn_norm, r0, nr)?;
         }
 
@@ -558,13 +563,9 @@ impl GpuSession {
                 c.rms_eps,
                 NormOut::Into(Rows::new(&s.xn, 0, e)),
             )?;
-            ops::matmul(
-                &mut b,
-                &self.output,
-                Rows::new(&s.xn, 0, e),
-                Rows::new(&s.logits, 0, c.n_vocab),
-                1,
-            )?;
+            let mut held = None;
+            let l_out = Rows::new(&s.logits, 0, c.n_vocab);
+            mm(&mut b, &self.output, &s.xn, 0, 1, l_out, &s.xq, &mut held)?;
             if let Some(cap) = c.final_logit_softcap {
                 ops::softcap(&mut b, &s.logits, 0, c.n_vocab, cap)?;
             }
@@ -624,6 +625,37 @@ impl GpuSession {
     }
 }
 
+/// Which input the quantized-activation buffer holds: (buffer, offset, format).
+type Held = Option<(usize, usize, ActivationKind)>;
+
+/// `y = W · x` for `n` contiguous rows at `x[x_off..]`. With [`super::GpuOptions::cpu_rounding`]
+/// the input of quantized weights is first rounded as the CPU path quantizes it (Q8_0 or Q8_K
+/// blocks, once per input and format: `held`), so both paths multiply the same values.
+#[allow(clippy::too_many_arguments)]
+fn mm(
+    b: &mut Batch,
+    w: &GpuMatrix,
+    x: &GpuBuffer,
+    x_off: usize,
+    n: usize,
+    y: Rows,
+    xq: &GpuBuffer,
+    held: &mut Held,
+) -> Result<()> {
+    let input = match w.ty.activation_kind() {
+        Some(k @ (ActivationKind::Q8_0 | ActivationKind::Q8K)) if b.gpu().cpu_rounding() => {
+            let key = (x as *const GpuBuffer as usize, x_off, k);
+            if *held != Some(key) {
+                ops::quantize_activations(b, w.ty, x, x_off, n, w.cols, xq)?;
+                *held = Some(key);
+            }
+            Rows::new(xq, 0, w.cols)
+        }
+        _ => Rows::new(x, x_off, w.cols),
+    };
+    ops::matmul(b, w, input, y, n)
+}
+
 /// The generation loop's view: evaluations were done by [`GpuSession::prepare`]; these
 /// calls hand over their results.
 impl Evaluate for GpuSession {
@@ -644,7 +676,7 @@ impl Evaluate for GpuSession {
     }
     fn prefill(&mut self, tokens: &[u32]) -> Result<()> {
         let last = match &self.prepared {
-            Some((PlannedEval::Prefill { last, .. }, _)) => *last,
+            Some((PlannedEval::Prefill { last, .. }, _, _)) => *last,
             _ => false,
         };
         self.take_prepared(&PlannedEval::Prefill {
@@ -666,5 +698,8 @@ impl Evaluate for GpuSession {
             Evaluated::Tokens(t) => t.last().copied(),
             _ => None,
         }
+    }
+    fn eval_ms(&self) -> Option<f64> {
+        Some(self.last_ms)
     }
 }

@@ -15,6 +15,7 @@ pub const GEMV: &str = include_str!("../../shaders/gemv.wgsl");
 pub const DEQUANT: &str = include_str!("../../shaders/dequant.wgsl");
 /// f32 → f16 rounding (prepended to the kernels that store or round to f16).
 pub const F16: &str = include_str!("../../shaders/f16.wgsl");
+pub const ACT_QUANT: &str = include_str!("../../shaders/act_quant.wgsl");
 pub const EMBED: &str = include_str!("../../shaders/embed.wgsl");
 pub const RMSNORM: &str = include_str!("../../shaders/rmsnorm.wgsl");
 pub const ROPE: &str = include_str!("../../shaders/rope.wgsl");
@@ -37,6 +38,7 @@ pub fn decoder(ty: GgmlType) -> Option<&'static str> {
     Some(match ty {
         T::F32 => include_str!("../../shaders/quant/f32.wgsl"),
         T::F16 => include_str!("../../shaders/quant/f16.wgsl"),
+        T::BF16 => include_str!("../../shaders/quant/bf16.wgsl"),
         T::Q4_0 => include_str!("../../shaders/quant/q4_0.wgsl"),
         T::Q4_1 => include_str!("../../shaders/quant/q4_1.wgsl"),
         T::Q5_0 => include_str!("../../shaders/quant/q5_0.wgsl"),

@@ -220,6 +220,7 @@ pub async fn matmul_views_and_splits(gpu: &Gpu) {
     // a binding.
     let small = Gpu::new(&GpuOptions {
         max_binding: Some(96 * 1024),
+        ..GpuOptions::default()
     })
     .await
     .unwrap();
@@ -274,6 +275,22 @@ pub async fn matmul_views_and_splits(gpu: &Gpu) {
     }
 }
 
+/// Both GEMV variants — threads sharing a row with a shared-memory reduction (real GPUs)
+/// and one thread per row without barriers (software adapters) — on every type, whichever
+/// one the test adapter picks by default.
+pub async fn matvec_variants_match_reference(_gpu: &Gpu) {
+    for barrier_free in [false, true] {
+        let g = Gpu::new(&GpuOptions {
+            barrier_free_gemv: Some(barrier_free),
+            ..GpuOptions::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(g.barrier_free_gemv(), barrier_free);
+        matvec_matches_reference(&g).await;
+    }
+}
+
 /// Real Gemma 3 270M blocks (Q8_0, Q5_0, Q4_K, Q6_K) and random blocks of the other types,
 /// against the gguf-py f64 oracle of tests/fixtures/kernels (computed with the activations
 /// the fixture holds): NMSE ≤ 5e-4 as the issue asks, and in practice far below.
@@ -313,6 +330,7 @@ pub async fn real_blocks_gemm_match_oracle(gpu: &Gpu) {
 pub async fn split_matrix_matches_whole(gpu: &Gpu) {
     let small = Gpu::new(&GpuOptions {
         max_binding: Some(8192),
+        ..GpuOptions::default()
     })
     .await
     .unwrap();
@@ -333,19 +351,14 @@ pub async fn split_matrix_matches_whole(gpu: &Gpu) {
 
 /// Types without a decoder are refused with a typed error naming the tensor and the type.
 pub async fn unsupported_type_is_typed_error(gpu: &Gpu) {
-    let w = vec![0u8; GgmlType::BF16.block_bytes() * 256];
-    let e = GpuMatrix::upload(gpu, "blk.0.ffn_up.weight", GgmlType::BF16, 1, 256, &w);
-    match e {
-        Ok(_) => assert!(wasm_chord::gpu::supports(GgmlType::BF16)),
-        Err(e) => {
-            assert_eq!(e.code(), "BACKEND_UNAVAILABLE");
-            let msg = e.to_string();
-            assert!(
-                msg.contains("blk.0.ffn_up.weight") && msg.contains("BF16"),
-                "{msg}"
-            );
-        }
-    }
+    // Every weight type has a decoder; Q8_K (an activation format) is the one GGML type
+    // a tensor may carry that the GPU refuses.
+    let w = vec![0u8; GgmlType::Q8_K.block_bytes()];
+    let e = GpuMatrix::upload(gpu, "blk.0.ffn_up.weight", GgmlType::Q8_K, 1, 256, &w).unwrap_err();
+    assert_eq!(e.code(), "BACKEND_UNAVAILABLE");
+    let msg = e.to_string();
+    assert!(msg.contains("blk.0.ffn_up.weight") && msg.contains("Q8_K"), "{msg}");
+    assert_eq!(gpu_types().len(), GgmlType::weight_types().count(), "a weight type without a GPU decoder");
 }
 
 /// Expands every test above for a runner: `gpu_tests!(attr, |f| body)` where the body opens
@@ -358,6 +371,7 @@ macro_rules! gpu_tests {
             dequantize_matches_reference,
             dequantize_wild_scales_match_reference,
             matvec_matches_reference,
+            matvec_variants_match_reference,
             matmul_matches_reference,
             matmul_views_and_splits,
             real_blocks_match_oracle,

@@ -18,7 +18,10 @@ fn rand_vec(rng: &mut Rng, n: usize, scale: f32) -> Vec<f32> {
 fn max_rel(got: &[f32], want: &[f32]) -> f32 {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
-    got.iter().zip(want).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale
+    got.iter()
+        .zip(want)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
+        / scale
 }
 
 pub async fn rms_norm_matches_cpu(gpu: &Gpu) {
@@ -62,7 +65,15 @@ pub async fn rope_matches_cpu(gpu: &Gpu) {
         for t in 0..n {
             let (cos, sin) = table.split_at_mut(n * half);
             let r = t * half..(t + 1) * half;
-            cpu_ops::rope_angles(100 + t * 37, n_rot, 10000.0, 1.0, None, &mut cos[r.clone()], &mut sin[r.clone()]);
+            cpu_ops::rope_angles(
+                100 + t * 37,
+                n_rot,
+                10000.0,
+                1.0,
+                None,
+                &mut cos[r.clone()],
+                &mut sin[r.clone()],
+            );
             for h in 0..heads {
                 let o = (t * heads + h) * hd;
                 cpu_ops::rope_head(&mut want[o..o + hd], &cos[r.clone()], &sin[r.clone()], neox);
@@ -112,7 +123,19 @@ pub async fn f16_rounding_matches_cpu(gpu: &Gpu) {
     let mut rng = Rng::new(9);
     let mut x = rand_vec(&mut rng, 4096, 100.0);
     // Ties, subnormals, overflow, tiny values.
-    x.extend_from_slice(&[1.0 + 1.0 / 2048.0, 1.0 + 3.0 / 2048.0, 6.0e-8, 3.0e-8, 2.9e-8, 1.0e-5, 65519.0, 65520.0, -70000.0, 0.0, -0.0]);
+    x.extend_from_slice(&[
+        1.0 + 1.0 / 2048.0,
+        1.0 + 3.0 / 2048.0,
+        6.0e-8,
+        3.0e-8,
+        2.9e-8,
+        1.0e-5,
+        65519.0,
+        65520.0,
+        -70000.0,
+        0.0,
+        -0.0,
+    ]);
     let mut want = x.clone();
     cpu_ops::round_to_f16(&mut want);
     let xb = GpuBuffer::from_f32(gpu, &x, "x").unwrap();
@@ -163,14 +186,22 @@ pub async fn attention_matches_reference(gpu: &Gpu) {
         let mut want = vec![0f32; n * n_head * hd];
         for t in 0..n {
             let pos = p0 + t;
-            let first = if window > 0 { (pos + 1).saturating_sub(window) } else { 0 };
+            let first = if window > 0 {
+                (pos + 1).saturating_sub(window)
+            } else {
+                0
+            };
             for h in 0..n_head {
                 let g = h / group;
                 let qh = &q[(t * n_head + h) * hd..][..hd];
                 let sc: Vec<f64> = (first..=pos)
                     .map(|j| {
                         let k = &keys[j * kd + g * hd..][..hd];
-                        0.3 * qh.iter().zip(k).map(|(&a, &b)| f64::from(a) * r16(b)).sum::<f64>()
+                        0.3 * qh
+                            .iter()
+                            .zip(k)
+                            .map(|(&a, &b)| f64::from(a) * r16(b))
+                            .sum::<f64>()
                     })
                     .collect();
                 let m = sc.iter().cloned().fold(f64::MIN, f64::max);
@@ -233,6 +264,50 @@ pub async fn embed_matches_cpu(gpu: &Gpu) {
     }
 }
 
+/// Activations rounded as the CPU quantizes them (Q8_0 for 32-blocks, Q8_K for K-quants),
+/// against the CPU quantizers followed by the reference dequantization.
+pub async fn activation_rounding_matches_cpu(gpu: &Gpu) {
+    use wasm_chord::quant::reference::quantize;
+    let mut rng = Rng::new(14);
+    let (n, cols) = (3, 512);
+    let mut x = rand_vec(&mut rng, n * cols, 4.0);
+    x[40..72].fill(0.0);
+    x[300] = 55.0;
+    let xb = GpuBuffer::from_f32(gpu, &x, "x").unwrap();
+    for (weight, act) in [(GgmlType::Q5_0, GgmlType::Q8_0), (GgmlType::Q4_K, GgmlType::Q8_K)] {
+        let yb = GpuBuffer::zeros(gpu, n * cols, "y").unwrap();
+        let mut b = Batch::new(gpu);
+        assert!(ops::quantize_activations(&mut b, weight, &xb, 0, n, cols, &yb).unwrap());
+        let got = read_f32(gpu, b, &yb, n * cols).await;
+        let bytes: Vec<u8> = if act == GgmlType::Q8_0 {
+            bytemuck::cast_slice(&quantize::quantize_q8_0_vec(&x).unwrap()).to_vec()
+        } else {
+            bytemuck::cast_slice(&quantize::quantize_q8_k_vec(&x).unwrap()).to_vec()
+        };
+        let mut want = vec![0f32; n * cols];
+        quant::dequantize(act, &bytes, &mut want).unwrap();
+        // WGSL division is only within 2.5 ULP: a scale may differ in its last bit (so every
+        // value of that block by about 1e-7 relative), and a value a hair from a rounding
+        // boundary may land one quantum apart. Anything else is a bug.
+        let block = if act == GgmlType::Q8_0 { 32 } else { 256 };
+        let mut off_by_quantum = 0;
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let blk = &want[i / block * block..][..block];
+            let quantum = blk.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            let err = (g - w).abs();
+            if err > 1e-6 * w.abs() {
+                assert!(err <= 1.01 * quantum, "{act}: value {i}: {g} vs CPU {w} (quantum {quantum})");
+                off_by_quantum += 1;
+            }
+        }
+        assert!(off_by_quantum <= n * cols / 200, "{act}: {off_by_quantum} values a quantum apart");
+    }
+    // Float weights take the activations as they are.
+    let mut b = Batch::new(gpu);
+    let yb = GpuBuffer::zeros(gpu, 1, "y").unwrap();
+    assert!(!ops::quantize_activations(&mut b, GgmlType::F16, &xb, 0, 1, cols, &yb).unwrap());
+}
+
 #[macro_export]
 macro_rules! gpu_op_tests {
     ($runner:ident) => {
@@ -243,5 +318,6 @@ macro_rules! gpu_op_tests {
         $runner!(gpu_ops, attention_matches_reference);
         $runner!(gpu_ops, argmax_matches_cpu);
         $runner!(gpu_ops, embed_matches_cpu);
+        $runner!(gpu_ops, activation_rounding_matches_cpu);
     };
 }

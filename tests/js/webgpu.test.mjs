@@ -63,8 +63,16 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
   const agree = gpuTop.filter((t, i) => t === cpuTop[i]).length;
   const llama = fixture.cases.slice(0, 2).flatMap((c) => c.steps.map((s) => s.top[0][0]));
   const agreeLlama = gpuTop.filter((t, i) => t === llama[i]).length;
-  console.log(`# teacher-forced top-1: WebGPU = CPU path ${agree}/64, WebGPU = llama.cpp ${agreeLlama}/64`);
-  assert.ok(agree >= 0.99 * 64, `WebGPU agrees with the CPU path on ${agree}/64 positions`);
+  const cpuLlama = cpuTop.filter((t, i) => t === llama[i]).length;
+  console.log(`# teacher-forced top-1 over 64 positions: WebGPU = CPU path ${agree}, WebGPU = llama.cpp ${agreeLlama}, CPU path = llama.cpp ${cpuLlama}`);
+  // Gemma's logits move by ~1 when one activation rounds one quantum differently (see
+  // tests/engine_conformance.rs), so two correct implementations part at near ties: the CPU
+  // path and llama.cpp agree on 190/192 of the fixture's positions. The WebGPU path
+  // multiplies f32 activations where both CPU implementations quantize them to 8 bits; it
+  // must match the independent reference (llama.cpp) at least as well as the CPU path does,
+  // and the CPU path at ≥ 95% (measured 62/64).
+  assert.ok(agreeLlama >= cpuLlama, `WebGPU = llama.cpp ${agreeLlama}/64 < CPU = llama.cpp ${cpuLlama}/64`);
+  assert.ok(agree >= 0.95 * 64, `WebGPU agrees with the CPU path on ${agree}/64 positions`);
 });
 
 test("'auto' declines a software adapter; a device loss mid-generation continues on the CPU", async () => {
