@@ -44,7 +44,13 @@ fn logits(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<f32> {
 }
 
 /// Max |Δ| relative to the largest |logit|, over prefill and decode steps.
-fn compare(model: Arc<Model>, prompt: &[u32], steps: usize, opts: SessionOptions, gopts: &GpuOptions) -> f32 {
+fn compare(
+    model: Arc<Model>,
+    prompt: &[u32],
+    steps: usize,
+    opts: SessionOptions,
+    gopts: &GpuOptions,
+) -> f32 {
     let g = gpu_with(gopts);
     let mut gs = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts).unwrap();
     let mut cs = Session::new(model, &opts).unwrap();
@@ -85,8 +91,21 @@ fn compare(model: Arc<Model>, prompt: &[u32], steps: usize, opts: SessionOptions
 /// equal the CPU graph to float rounding (`tight`); with f32 activations (the default) it
 /// differs by the CPU's activation quantization (`loose`), and the argmax must still agree
 /// wherever the CPU's top two are further apart than that.
-fn check_both_modes(name: &str, model: Arc<Model>, prompt: &[u32], opts: SessionOptions, tight: f32, loose: f32) {
-    let d = compare(Arc::clone(&model), prompt, 12, opts.clone(), &cpu_rounding());
+fn check_both_modes(
+    name: &str,
+    model: Arc<Model>,
+    prompt: &[u32],
+    opts: SessionOptions,
+    tight: f32,
+    loose: f32,
+) {
+    let d = compare(
+        Arc::clone(&model),
+        prompt,
+        12,
+        opts.clone(),
+        &cpu_rounding(),
+    );
     println!("{name}, CPU rounding: max rel Δ {d:e}");
     assert!(d < tight, "{name} with CPU rounding: {d}");
     let d = compare(model, prompt, 12, opts, &GpuOptions::default());
@@ -97,7 +116,14 @@ fn check_both_modes(name: &str, model: Arc<Model>, prompt: &[u32], opts: Session
 #[test]
 fn tiny_llama_matches_cpu() {
     let model = Arc::new(Model::load(Tiny::llama().gguf(), &ModelOptions::default()).unwrap());
-    check_both_modes("tiny llama", model, &[1, 5, 9, 33, 2, 17, 40], SessionOptions::default(), 1e-5, 2e-2);
+    check_both_modes(
+        "tiny llama",
+        model,
+        &[1, 5, 9, 33, 2, 17, 40],
+        SessionOptions::default(),
+        1e-5,
+        2e-2,
+    );
 }
 
 /// Gemma 3's graph (QK norms, post-norms, GELU, sliding window of 8 over a 40-token prompt
@@ -142,7 +168,13 @@ fn synthetic_models_match_llama_cpp() {
                 same += usize::from(t == case.steps[i][0].0);
                 if case.gap(i) > 1.5 {
                     decisive += 1;
-                    assert_eq!(t, case.steps[i][0].0, "{}: step {i} (gap {})", v.name, case.gap(i));
+                    assert_eq!(
+                        t,
+                        case.steps[i][0].0,
+                        "{}: step {i} (gap {})",
+                        v.name,
+                        case.gap(i)
+                    );
                 }
             }
         }
@@ -210,10 +242,90 @@ fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
     }
     println!("gemma on the GPU: teacher-forced top-1 = CPU path {with_cpu}/{total}, = llama.cpp {with_llama}/{total}");
     assert!(total >= 64);
-    assert!(decisive_misses.is_empty(), "GPU ≠ CPU at (step, CPU gap) {decisive_misses:?}");
+    assert!(
+        decisive_misses.is_empty(),
+        "GPU ≠ CPU at (step, CPU gap) {decisive_misses:?}"
+    );
     assert!(with_cpu as f64 >= 0.97 * total as f64, "{with_cpu}/{total}");
     assert!(
         with_llama as f64 >= 0.97 * total as f64,
         "{with_llama}/{total}"
     );
+}
+
+/// The generation loop on the GPU — evaluations prepared ahead (`GpuSession::prepare`), then
+/// handed to `Generation::step` — produces the CPU's tokens: greedy (4-byte readback), top-k
+/// sampling (only the k best logits read back), full-distribution sampling and penalties
+/// (all logits read back). With CPU-style rounding the logits agree to 1e-7, so even
+/// sampled tokens coincide.
+#[test]
+fn generation_loop_matches_cpu() {
+    use wasm_chord::engine::{generate, GenerateOptions, Generation, SamplingNeeds, Step};
+    use wasm_chord::sampler::SamplerConfig;
+    use wasm_chord::tokenizer::Tokenizer;
+    let tiny = Tiny::gemma3();
+    let gguf = tiny.gguf();
+    let tok = Tokenizer::from_metadata(gguf.metadata()).unwrap();
+    let model = Arc::new(Model::load(gguf, &ModelOptions::default()).unwrap());
+    let g = gpu_with(&cpu_rounding());
+    let opts = SessionOptions {
+        n_batch: 16,
+        ..SessionOptions::default()
+    };
+    let mut gs = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts).unwrap();
+    let mut cs = Session::new(Arc::clone(&model), &opts).unwrap();
+    let prompt: Vec<u32> = (0..30).map(|i| (i * 11 + 4) % 60 + 3).collect();
+    let samplers = [
+        SamplerConfig::default(),
+        SamplerConfig {
+            temperature: 0.9,
+            top_k: 40,
+            seed: 7,
+            ..SamplerConfig::default()
+        },
+        SamplerConfig {
+            temperature: 0.9,
+            top_p: 0.95,
+            seed: 8,
+            ..SamplerConfig::default()
+        },
+        SamplerConfig {
+            temperature: 0.0,
+            repeat_penalty: 1.3,
+            ..SamplerConfig::default()
+        },
+    ];
+    for sampler in samplers {
+        let gopts = GenerateOptions {
+            sampler: sampler.clone(),
+            max_tokens: 24,
+            ..GenerateOptions::default()
+        };
+        let want = generate(&mut cs, &tok, &prompt, &gopts, |_| true).unwrap();
+        let mut gen = Generation::start(&mut gs, prompt.clone(), gopts).unwrap();
+        let expected_needs = match (
+            sampler.temperature > 0.0,
+            sampler.top_k,
+            sampler.repeat_penalty != 1.0,
+        ) {
+            (false, _, false) => SamplingNeeds::Greedy,
+            (true, k, false) if k > 0 => SamplingNeeds::TopK(k),
+            _ => SamplingNeeds::Logits,
+        };
+        assert_eq!(gen.sampling_needs(), expected_needs);
+        let got = loop {
+            if let Some(plan) = gen.next_eval(gs.n_batch()) {
+                g.block_on(gs.prepare(plan, gen.sampling_needs())).unwrap();
+            }
+            if let Step::Finished(r) = gen.step(&mut gs, &tok).unwrap() {
+                break r;
+            }
+        };
+        assert_eq!(got.tokens, want.tokens, "{sampler:?}");
+        assert!(
+            got.tokens.len() >= 8,
+            "{sampler:?}: {} tokens",
+            got.tokens.len()
+        );
+    }
 }

@@ -21,6 +21,14 @@ pub enum PlannedEval {
     Decode(u32),
 }
 
+/// See [`Generation::sampling_needs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplingNeeds {
+    Greedy,
+    TopK(usize),
+    Logits,
+}
+
 /// What one step did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -142,11 +150,20 @@ impl Generation {
         self.pending.map(PlannedEval::Decode)
     }
 
-    /// Whether sampling needs the logits, or the greedy token alone will do (no temperature,
-    /// no penalties, no banned end-of-generation tokens).
-    pub fn needs_logits(&self) -> bool {
+    /// What sampling the next token needs from the evaluator: the greedy token alone (no
+    /// temperature, penalties or banned end-of-generation tokens), the `k` largest logits
+    /// (top-k sampling without penalties: the others are dropped anyway), or all of them.
+    pub fn sampling_needs(&self) -> SamplingNeeds {
         let c = self.sampler.config();
-        !c.is_greedy() || c.has_penalties() || self.opts.ignore_eos
+        if c.has_penalties() || self.opts.ignore_eos {
+            SamplingNeeds::Logits
+        } else if c.is_greedy() {
+            SamplingNeeds::Greedy
+        } else if c.top_k > 0 {
+            SamplingNeeds::TopK(c.top_k)
+        } else {
+            SamplingNeeds::Logits
+        }
     }
 
     pub fn step(&mut self, session: &mut impl Evaluate, tokenizer: &Tokenizer) -> Result<Step> {
@@ -204,7 +221,7 @@ impl Generation {
                 self.sampler.sample(logits)?
             }
             // The evaluator computed only the greedy token, which it does when
-            // `needs_logits()` said that is enough.
+            // `sampling_needs()` said that is enough.
             None => greedy.ok_or(Error::NoCandidates { n_vocab: 0 })?,
         };
         self.sampler.accept(token);

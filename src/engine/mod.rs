@@ -15,7 +15,7 @@ pub mod time;
 use std::sync::Arc;
 
 pub use evaluate::Evaluate;
-pub use generation::{Generation, PlannedEval, Step};
+pub use generation::{Generation, PlannedEval, SamplingNeeds, Step};
 pub use stop::{StopMatcher, StopStep};
 pub use text::Utf8Stream;
 

@@ -599,3 +599,34 @@ pub fn quantize_activations(
     );
     Ok(true)
 }
+
+/// The `k` (≤ [`shaders::TOPK_MAX`]) largest of `n` values at `x[x_off..]`, by value then
+/// lowest index, as (value bits, index) pairs into `result[0..2k]`.
+pub fn top_k(
+    b: &mut Batch,
+    x: &GpuBuffer,
+    x_off: usize,
+    n: usize,
+    k: usize,
+    result: &GpuBuffer,
+) -> Result<()> {
+    if k == 0 || k > shaders::TOPK_MAX {
+        return Err(Error::InvalidOption {
+            name: "topK",
+            value: k.to_string(),
+            expected: "1 to 64 for the GPU top-k",
+        });
+    }
+    check("top_k: input", x, x_off + n)?;
+    check("top_k: result", result, 2 * k)?;
+    let pipeline = b
+        .gpu()
+        .pipeline("topk", || shaders::plain(shaders::TOPK, &[]));
+    b.dispatch(
+        pipeline,
+        &[n as u32, k as u32, x_off as u32, 0],
+        &[&x.buf, &result.buf],
+        [1, 1, 1],
+    );
+    Ok(())
+}

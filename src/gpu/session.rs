@@ -17,7 +17,7 @@ use super::batch::Batch;
 use super::device::Gpu;
 use super::ops::{self, AttnDims, NormOut, Rows};
 use super::tensor::{GpuBuffer, GpuMatrix};
-use crate::engine::{Evaluate, PlannedEval};
+use crate::engine::{Evaluate, PlannedEval, SamplingNeeds};
 use crate::error::{Error, Result};
 use crate::model::config::FfnActivation;
 use crate::model::session::{SessionOptions, DEFAULT_BATCH, DEFAULT_MAX_CTX};
@@ -33,6 +33,8 @@ pub enum Want {
     Argmax,
     /// The last row's logits.
     Logits,
+    /// The last row's `k` largest logits (k ≤ 64).
+    TopK(usize),
     /// Every row's greedy token.
     ArgmaxAll,
 }
@@ -43,6 +45,8 @@ pub enum Evaluated {
     Nothing,
     Tokens(Vec<u32>),
     Logits(Vec<f32>),
+    /// (logit, token id), largest first.
+    TopK(Vec<(f32, u32)>),
 }
 
 struct LayerW {
@@ -84,6 +88,7 @@ struct Scratch {
     rope: GpuBuffer,
     partial: GpuBuffer,
     result: GpuBuffer,
+    top: GpuBuffer,
 }
 
 pub struct GpuSession {
@@ -219,6 +224,7 @@ impl GpuSession {
                 "argmax partials",
             )?,
             result: z(nb, "argmax results")?,
+            top: z(2 * super::shaders::TOPK_MAX, "top-k")?,
         };
         gpu.check("upload")?;
         Ok(GpuSession {
@@ -289,10 +295,14 @@ impl GpuSession {
 
     /// Does `plan` now (asynchronously) so that the generation step asking for it finds it
     /// done; `logits`: read back the logits, not just the greedy token.
-    pub async fn prepare(&mut self, plan: PlannedEval, logits: bool) -> Result<()> {
+    pub async fn prepare(&mut self, plan: PlannedEval, needs: SamplingNeeds) -> Result<()> {
         self.prepared = None;
         let t0 = crate::engine::time::now_ms();
-        let want = if logits { Want::Logits } else { Want::Argmax };
+        let want = match needs {
+            SamplingNeeds::Greedy => Want::Argmax,
+            SamplingNeeds::TopK(k) if k <= super::shaders::TOPK_MAX => Want::TopK(k),
+            _ => Want::Logits,
+        };
         let out = match &plan {
             PlannedEval::Prefill { tokens, last } => {
                 let w = if *last { want } else { Want::Nothing };
@@ -307,7 +317,21 @@ impl GpuSession {
     fn take_prepared(&mut self, expected: &PlannedEval) -> Result<()> {
         match self.prepared.take() {
             Some((plan, out, ms)) if &plan == expected => {
-                self.last = out;
+                self.last = match out {
+                    // The sampler takes a whole logit vector: the others are −∞, which it
+                    // drops, exactly as top-k would.
+                    Evaluated::TopK(top) => {
+                        let n_vocab = self.model.config().n_vocab;
+                        let mut l = vec![f32::NEG_INFINITY; n_vocab];
+                        for (v, id) in top {
+                            if let Some(x) = l.get_mut(id as usize) {
+                                *x = v;
+                            }
+                        }
+                        Evaluated::Logits(l)
+                    }
+                    other => other,
+                };
                 self.last_ms = ms;
                 Ok(())
             }
@@ -442,8 +466,26 @@ impl GpuSession {
             )?;
             let mut held = None;
             let xq = &s.xq;
-            mm(&mut b, &l.wq, &s.xn, 0, n, Rows::new(&s.q, 0, q_dim), xq, &mut held)?;
-            mm(&mut b, &l.wk, &s.xn, 0, n, Rows::new(&s.k, 0, k_dim), xq, &mut held)?;
+            mm(
+                &mut b,
+                &l.wq,
+                &s.xn,
+                0,
+                n,
+                Rows::new(&s.q, 0, q_dim),
+                xq,
+                &mut held,
+            )?;
+            mm(
+                &mut b,
+                &l.wk,
+                &s.xn,
+                0,
+                n,
+                Rows::new(&s.k, 0, k_dim),
+                xq,
+                &mut held,
+            )?;
             let v_out = Rows::new(&s.v, 0, c.v_dim());
             mm(&mut b, &l.wv, &s.xn, 0, n, v_out, xq, &mut held)?;
             if let (Some(qn), Some(kn)) = (l.q_norm, l.k_norm) {
@@ -548,7 +590,7 @@ impl GpuSession {
         // ---- output ----
         let rows: Vec<usize> = match want {
             Want::Nothing => Vec::new(),
-            Want::Argmax | Want::Logits => vec![n - 1],
+            Want::Argmax | Want::Logits | Want::TopK(_) => vec![n - 1],
             Want::ArgmaxAll => (0..n).collect(),
         };
         let mut read = None;
@@ -569,13 +611,16 @@ impl GpuSession {
             if let Some(cap) = c.final_logit_softcap {
                 ops::softcap(&mut b, &s.logits, 0, c.n_vocab, cap)?;
             }
-            if want != Want::Logits {
-                ops::argmax(&mut b, &s.logits, 0, c.n_vocab, &s.partial, &s.result, slot)?;
+            match want {
+                Want::Logits => {}
+                Want::TopK(k) => ops::top_k(&mut b, &s.logits, 0, c.n_vocab, k, &s.top)?,
+                _ => ops::argmax(&mut b, &s.logits, 0, c.n_vocab, &s.partial, &s.result, slot)?,
             }
         }
         match want {
             Want::Nothing => {}
             Want::Logits => read = Some(b.read(&s.logits, 0, 4 * c.n_vocab as u64)),
+            Want::TopK(k) => read = Some(b.read(&s.top, 0, 8 * k as u64)),
             Want::Argmax | Want::ArgmaxAll => {
                 read = Some(b.read(&s.result, 0, 4 * rows.len() as u64))
             }
@@ -587,6 +632,16 @@ impl GpuSession {
         let bytes = out.get(i).map(Vec::as_slice).unwrap_or(&[]);
         Ok(match want {
             Want::Logits => Evaluated::Logits(bytemuck::pod_collect_to_vec(bytes)),
+            Want::TopK(_) => {
+                let words: Vec<u32> = bytemuck::pod_collect_to_vec(bytes);
+                Evaluated::TopK(
+                    words
+                        .chunks_exact(2)
+                        .filter(|w| (w[1] as usize) < c.n_vocab)
+                        .map(|w| (f32::from_bits(w[0]), w[1]))
+                        .collect(),
+                )
+            }
             _ => {
                 let ids: Vec<u32> = bytemuck::pod_collect_to_vec(bytes);
                 // An out-of-range id means every logit was NaN.

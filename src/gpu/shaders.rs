@@ -28,6 +28,9 @@ pub const SOFTMAX: &str = include_str!("../../shaders/softmax.wgsl");
 pub const ATTN_VALUES: &str = include_str!("../../shaders/attn_values.wgsl");
 pub const ARGMAX_PARTIAL: &str = include_str!("../../shaders/argmax_partial.wgsl");
 pub const ARGMAX_FINAL: &str = include_str!("../../shaders/argmax_final.wgsl");
+pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+/// Largest k the GPU top-k selects (`K_MAX` in topk.wgsl); larger top-k reads back the logits.
+pub const TOPK_MAX: usize = 64;
 /// Values per stage-1 argmax workgroup (`CHUNK` in argmax_partial.wgsl).
 pub const ARGMAX_CHUNK: usize = 4096;
 pub const GEMM: &str = include_str!("../../shaders/gemm.wgsl");

@@ -391,17 +391,17 @@ impl WasmModel {
         let backend = Rc::clone(&self.backend);
         let plan = self.generation.as_ref().and_then(|g| {
             let n_batch = backend.borrow().gpu.as_ref().map_or(1, |gs| gs.n_batch());
-            g.next_eval(n_batch).map(|p| (p, g.needs_logits()))
+            g.next_eval(n_batch).map(|p| (p, g.sampling_needs()))
         });
         wasm_bindgen_futures::future_to_promise(async move {
             // Nothing to evaluate (the step samples from the previous result).
-            let Some((plan, logits)) = plan else {
+            let Some((plan, needs)) = plan else {
                 return Ok(JsValue::UNDEFINED);
             };
             let Some(mut gs) = backend.borrow_mut().gpu.take() else {
                 return Ok(JsValue::UNDEFINED);
             };
-            let r = gs.prepare(plan, logits).await;
+            let r = gs.prepare(plan, needs).await;
             let mut b = backend.borrow_mut();
             match r {
                 Err(e @ (Error::DeviceLost { .. } | Error::Gpu { .. })) => {

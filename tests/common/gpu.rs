@@ -357,8 +357,15 @@ pub async fn unsupported_type_is_typed_error(gpu: &Gpu) {
     let e = GpuMatrix::upload(gpu, "blk.0.ffn_up.weight", GgmlType::Q8_K, 1, 256, &w).unwrap_err();
     assert_eq!(e.code(), "BACKEND_UNAVAILABLE");
     let msg = e.to_string();
-    assert!(msg.contains("blk.0.ffn_up.weight") && msg.contains("Q8_K"), "{msg}");
-    assert_eq!(gpu_types().len(), GgmlType::weight_types().count(), "a weight type without a GPU decoder");
+    assert!(
+        msg.contains("blk.0.ffn_up.weight") && msg.contains("Q8_K"),
+        "{msg}"
+    );
+    assert_eq!(
+        gpu_types().len(),
+        GgmlType::weight_types().count(),
+        "a weight type without a GPU decoder"
+    );
 }
 
 /// Expands every test above for a runner: `gpu_tests!(attr, |f| body)` where the body opens

@@ -274,7 +274,10 @@ pub async fn activation_rounding_matches_cpu(gpu: &Gpu) {
     x[40..72].fill(0.0);
     x[300] = 55.0;
     let xb = GpuBuffer::from_f32(gpu, &x, "x").unwrap();
-    for (weight, act) in [(GgmlType::Q5_0, GgmlType::Q8_0), (GgmlType::Q4_K, GgmlType::Q8_K)] {
+    for (weight, act) in [
+        (GgmlType::Q5_0, GgmlType::Q8_0),
+        (GgmlType::Q4_K, GgmlType::Q8_K),
+    ] {
         let yb = GpuBuffer::zeros(gpu, n * cols, "y").unwrap();
         let mut b = Batch::new(gpu);
         assert!(ops::quantize_activations(&mut b, weight, &xb, 0, n, cols, &yb).unwrap());
@@ -296,16 +299,63 @@ pub async fn activation_rounding_matches_cpu(gpu: &Gpu) {
             let quantum = blk.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
             let err = (g - w).abs();
             if err > 1e-6 * w.abs() {
-                assert!(err <= 1.01 * quantum, "{act}: value {i}: {g} vs CPU {w} (quantum {quantum})");
+                assert!(
+                    err <= 1.01 * quantum,
+                    "{act}: value {i}: {g} vs CPU {w} (quantum {quantum})"
+                );
                 off_by_quantum += 1;
             }
         }
-        assert!(off_by_quantum <= n * cols / 200, "{act}: {off_by_quantum} values a quantum apart");
+        assert!(
+            off_by_quantum <= n * cols / 200,
+            "{act}: {off_by_quantum} values a quantum apart"
+        );
     }
     // Float weights take the activations as they are.
     let mut b = Batch::new(gpu);
     let yb = GpuBuffer::zeros(gpu, 1, "y").unwrap();
     assert!(!ops::quantize_activations(&mut b, GgmlType::F16, &xb, 0, 1, cols, &yb).unwrap());
+}
+
+/// GPU top-k against a full sort by (value desc, index asc), with ties, NaN and −∞ present.
+pub async fn top_k_matches_sort(gpu: &Gpu) {
+    let mut rng = Rng::new(15);
+    let n = 262_144 + 5;
+    let mut x = rand_vec(&mut rng, n, 10.0);
+    x[7] = f32::NAN;
+    x[99] = f32::NEG_INFINITY;
+    x[100] = f32::INFINITY;
+    for i in [5000, 70_000, 262_000] {
+        x[i] = 12.0;
+    }
+    let xb = GpuBuffer::from_f32(gpu, &x, "logits").unwrap();
+    for k in [1usize, 40, 64] {
+        let rb = GpuBuffer::zeros(gpu, 2 * k, "top-k").unwrap();
+        let mut b = Batch::new(gpu);
+        ops::top_k(&mut b, &xb, 0, n, k, &rb).unwrap();
+        let i = b.read(&rb, 0, (8 * k) as u64);
+        let out = b.submit().unwrap().wait().await.unwrap();
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&out[i]);
+        let got: Vec<(f32, u32)> = words
+            .chunks(2)
+            .map(|c| (f32::from_bits(c[0]), c[1]))
+            .collect();
+        let mut want: Vec<(f32, u32)> = x
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| (v, i as u32))
+            .collect();
+        want.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        want.truncate(k);
+        assert_eq!(got, want, "k = {k}");
+    }
+    let mut b = Batch::new(gpu);
+    let rb = GpuBuffer::zeros(gpu, 200, "top-k").unwrap();
+    assert_eq!(
+        ops::top_k(&mut b, &xb, 0, n, 65, &rb).unwrap_err().code(),
+        "INVALID_OPTION"
+    );
 }
 
 #[macro_export]
@@ -319,5 +369,6 @@ macro_rules! gpu_op_tests {
         $runner!(gpu_ops, argmax_matches_cpu);
         $runner!(gpu_ops, embed_matches_cpu);
         $runner!(gpu_ops, activation_rounding_matches_cpu);
+        $runner!(gpu_ops, top_k_matches_sort);
     };
 }
