@@ -228,16 +228,28 @@ fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
             other => panic!("{other:?}"),
         }];
         gpu_top.extend(argmax_all(&g, &mut gs, &case.greedy_tokens[..steps - 1]));
-        let mut cpu_top = vec![argmax(cs.prefill(&case.prompt_tokens).unwrap()).unwrap()];
+        let gap = |l: &[f32]| {
+            let mut v = l.to_vec();
+            v.sort_by(|a, b| b.total_cmp(a));
+            v[0] - v[1]
+        };
+        let first = cs.prefill(&case.prompt_tokens).unwrap();
+        let mut cpu_top = vec![(argmax(first).unwrap(), gap(first))];
         let all = cs
             .prefill_logits_all(&case.greedy_tokens[..steps - 1])
             .unwrap();
-        cpu_top
-            .extend((0..steps - 1).map(|i| argmax(&all[i * n_vocab..(i + 1) * n_vocab]).unwrap()));
+        cpu_top.extend((0..steps - 1).map(|i| {
+            let l = &all[i * n_vocab..(i + 1) * n_vocab];
+            (argmax(l).unwrap(), gap(l))
+        }));
         for i in 0..steps {
             total += 1;
-            with_cpu += usize::from(gpu_top[i] == cpu_top[i]);
+            let same = gpu_top[i] == cpu_top[i].0;
+            with_cpu += usize::from(same);
             with_llama += usize::from(gpu_top[i] == case.steps[i][0].0);
+            if !same && cpu_top[i].1 >= 0.5 {
+                decisive_misses.push((i, cpu_top[i].1));
+            }
         }
     }
     println!("gemma on the GPU: teacher-forced top-1 = CPU path {with_cpu}/{total}, = llama.cpp {with_llama}/{total}");

@@ -288,7 +288,7 @@ impl WasmModel {
         if failed {
             self.fall_back().map_err(|e| js_error(&e))?;
         }
-        let g = self.generation.as_mut().ok_or_else(|| JsValue::NULL)?;
+        let g = self.generation.as_mut().ok_or(JsValue::NULL)?;
         let mut b = self.backend.borrow_mut();
         let step = match b.gpu.as_mut() {
             Some(gs) => g.step(gs, &tokenizer),
