@@ -67,6 +67,14 @@ impl Gpu {
     /// its real limits: WebGPU's defaults (128 MiB bindings) are below what most adapters
     /// allow and below the default model's output head.
     pub async fn new(opts: &GpuOptions) -> Result<Gpu> {
+        // wgpu panics (and a panic aborts the whole wasm instance) when created where WebGPU
+        // cannot be reached: Node, shared or service workers. Ask first.
+        #[cfg(target_arch = "wasm32")]
+        if !wgpu::util::is_browser_webgpu_supported().await {
+            return Err(unavailable(
+                "this JavaScript environment has no WebGPU (navigator.gpu is missing, offers no adapter, or is not reachable from this kind of worker)",
+            ));
+        }
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = if cfg!(target_arch = "wasm32") {
             wgpu::Backends::BROWSER_WEBGPU

@@ -41,7 +41,9 @@ test('loads over fetch with progress phases and reports info', async () => {
     assert.equal(info.vocabSize, 262144);
     assert.equal(info.contextLength, 256);
     assert.deepEqual(info.tensorTypes, { F32: 109, Q4_K: 27, Q5_0: 81, Q6_K: 9, Q8_0: 10 });
+    // Node has no WebGPU: 'auto' stays on the CPU and says why.
     assert.equal(info.backend, 'cpu');
+    assert.match(info.backendReason, /no WebGPU/);
   } finally { m.dispose(); }
 });
 
@@ -174,4 +176,7 @@ test('a context too large for wasm32 memory fails before allocating, saying what
 test('options are validated with typed errors', async () => {
   await assert.rejects(gemma.generate('x', { topP: 2 }), (e) => e.code === 'INVALID_OPTION' && /topP/.test(e.message));
   await assert.rejects(Model.load(gemmaPath(), { backend: 'gpu' }), (e) => e.code === 'INVALID_OPTION');
+  // 'webgpu' where there is none fails with a typed error instead of falling back.
+  await assert.rejects(Model.load(`${server.url}/models/gemma.gguf`, { backend: 'webgpu', contextLength: 64 }),
+    (e) => e.code === 'BACKEND_UNAVAILABLE' && /no WebGPU/.test(e.message));
 });
