@@ -8,6 +8,8 @@
 //   --quick              only the Gemma decode GEMVs
 //   --rounds N           measure every figure N times and keep the best (default 1): on a
 //                        shared machine, other processes only ever slow a run down
+//   --only T1,T2         only the cases of these weight types (e.g. --only Q5_0,Q4_K)
+//   --no-ws              skip the decode-working-set tables (see scripts/bench/cases.mjs)
 //   --relaxed            also build with +relaxed-simd (target/relaxed) and run that build in
 //                        Chromium (Node 20 needs a flag and its baseline tier miscompiles
 //                        relaxed dot products, so it is not run there)
@@ -25,6 +27,9 @@ const both = !args.has('--node') && !args.has('--browser');
 const quick = args.has('--quick');
 const argv = process.argv.slice(2);
 const rounds = argv.includes('--rounds') ? Number(argv[argv.indexOf('--rounds') + 1]) || 1 : 1;
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
+const ws = !args.has('--no-ws');
+const opts = { quick, rounds, only, ws };
 const pkg = join(root, 'target', 'bench-pkg');
 const pkgRelaxed = join(root, 'target', 'relaxed', 'bench-pkg');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -56,7 +61,7 @@ if (both || args.has('--node')) {
   header(`Node ${process.version} (V8 ${process.versions.v8})`);
   const glue = await import(pathToFileURL(join(pkg, 'wasm_chord_bench.js')).href);
   await glue.default({ module_or_path: readFileSync(join(pkg, 'wasm_chord_bench_bg.wasm')) });
-  await runCases(glue, { log: (l) => console.log(l), quick, rounds });
+  await runCases(glue, { log: (l) => console.log(l), ...opts });
 }
 
 if (both || args.has('--browser')) {
@@ -73,7 +78,7 @@ const post = (path, body) => fetch(path, { method: 'POST', body });
 try {
   await init();
   await post('/log', '\\n## Chromium ' + (navigator.userAgent.match(/Chrom(e|ium)\\/[\\d.]+/) || [''])[0] + '${label}\\n');
-  await runCases(wasm, { log: (l) => post('/log', l), quick: ${quick}, rounds: ${rounds} });
+  await runCases(wasm, { log: (l) => post('/log', l), ...${JSON.stringify(opts)} });
   await post('/done', '');
 } catch (e) {
   await post('/done', String((e && e.stack) || e));

@@ -14,6 +14,9 @@ export const GEMMA = [
 ];
 export const WIDE_TYPES = ['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'F16', 'F32'];
 export const GEMM_N = [32, 128];
+// Decode working set: distinct copies of a GEMV's weights until they total at least this many
+// bytes (2× the 32 MiB L3 of the machine in BENCHMARKS.md), read one after the other.
+export const WS_MIN_BYTES = 64 * 1024 * 1024;
 
 const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 
@@ -50,6 +53,11 @@ export const HEADER = [
   '|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
+export const WS_HEADER = [
+  '| shape (K→N) | type | tensor | weight MB | copies | working set MB | stream GB/s | kernel GB/s | % of stream | GFLOP/s | L2-resident kernel GB/s | L2-resident % of stream |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+
 export function benchCase(wasm, now, [type, cols, rows, label], n, opts = {}) {
   const b = new wasm.KernelBench(type, rows, cols, n);
   try {
@@ -74,36 +82,67 @@ export function benchCase(wasm, now, [type, cols, rows, label], n, opts = {}) {
       scalar: gbs(tScalar), speedup: tScalar / tSimd, diff,
     };
     row.line = `| ${cols}→${rows} | ${type} | ${n} | ${label} | ${fmt(row.mb, 2)} | ${fmt(row.stream)} | ${fmt(row.kernel)} | ${n === 1 ? `${fmt((100 * row.kernel) / row.stream, 0)} %` : '–'} | ${fmt(row.gflops)} | ${fmt(row.scalar, 2)} | ${fmt(row.speedup)}× | ${diff.toExponential(1)} |`;
+    if (n === 1 && opts.wsBytes) {
+      // Decode working set: `copies` distinct copies of the weights, each GEMV (and each
+      // streaming read) on the next copy, so every read comes from where decode finds it
+      // (L3/DRAM), not from L2. A tensor already larger than the working set (the head) is
+      // its own working set: the figures above.
+      const copies = Math.max(1, Math.ceil(opts.wsBytes / bytes));
+      let [wStream, wSimd] = [tStream, tSimd];
+      if (copies > 1) {
+        b.set_copies(copies);
+        [wStream, wSimd] = [Infinity, Infinity];
+        for (let r = 0; r < (opts.rounds ?? 1); r++) {
+          wStream = Math.min(wStream, measure(now, (k) => b.stream_ws(k)) / copies);
+          wSimd = Math.min(wSimd, measure(now, (k) => b.simd_ws(k)) / copies);
+        }
+      }
+      Object.assign(row, { copies, wsMb: (copies * bytes) / 1e6, wsStream: gbs(wStream), wsKernel: gbs(wSimd) });
+      row.wsLine = `| ${cols}→${rows} | ${type} | ${label} | ${fmt(row.mb, 2)} | ${copies} | ${fmt(row.wsMb, 0)} | ${fmt(row.wsStream)} | ${fmt(row.wsKernel)} | ${fmt((100 * row.wsKernel) / row.wsStream, 0)} % | ${fmt((2 * macs) / (wSimd * 1e6))} | ${fmt(row.kernel)} | ${fmt((100 * row.kernel) / row.stream, 0)} % |`;
+    }
     return row;
   } finally {
     b.free();
   }
 }
 
-// Runs every case; `log(line)` receives the markdown table as it grows. `quick` keeps only
-// the Gemma GEMVs (for a fast look).
-export async function runCases(wasm, { log, now = () => performance.now(), quick = false, rounds = 1 }) {
+// Runs every case; `log(line)` receives the markdown tables as they grow. `quick` keeps only
+// the Gemma GEMVs (for a fast look), `only` (a list of type names) only those types, `ws`
+// (default on) adds the decode-working-set table after each GEMV table.
+export async function runCases(wasm, { log, now = () => performance.now(), quick = false, rounds = 1, only = null, ws = true }) {
   const rows = [];
+  const keep = (c) => !only || only.includes(c[0]);
+  const wsBytes = ws ? WS_MIN_BYTES : 0;
   const run = async (c, n, opts = {}) => {
-    const r = benchCase(wasm, now, c, n, { rounds, ...opts });
+    const r = benchCase(wasm, now, c, n, { rounds, wsBytes, ...opts });
     rows.push(r);
     await log(r.line);
+    return r;
+  };
+  const gemvTable = async (title, cases) => {
+    await log('');
+    await log(`${title}, weights L2-resident (one tensor, read again and again):`);
+    await log('');
+    for (const l of HEADER) await log(l);
+    const done = [];
+    for (const c of cases.filter(keep)) done.push(await run(c, 1));
+    if (!ws) return;
+    await log('');
+    await log(`${title}, decode working set (distinct copies of the tensor totalling ≥ ${WS_MIN_BYTES / 2 ** 20} MiB, read in turn; stream = the same copies in the same order):`);
+    await log('');
+    for (const l of WS_HEADER) await log(l);
+    for (const r of done) await log(r.wsLine);
   };
   await log(`Kernels: ${wasm.kernel_backend()}. Figures: best of ${rounds} round(s) of ≥ 3 batches of ≥ 50 ms each.`);
-  await log('');
-  await log('Decode GEMV, Gemma 3 270M shapes:');
-  for (const l of HEADER) await log(l);
-  for (const c of GEMMA) await run(c, 1);
+  await gemvTable('Decode GEMV, Gemma 3 270M shapes', GEMMA);
   if (quick) return rows;
-  await log('');
-  await log('Decode GEMV, 4096×4096, every supported type:');
-  for (const l of HEADER) await log(l);
-  for (const t of WIDE_TYPES) await run([t, 4096, 4096, '4096²'], 1);
+  await gemvTable('Decode GEMV, 4096×4096, every supported type', WIDE_TYPES.map((t) => [t, 4096, 4096, '4096²']));
   await log('');
   await log('Prefill GEMM (n activation rows), Gemma shapes:');
+  await log('');
   for (const l of HEADER) await log(l);
   for (const n of GEMM_N) {
-    for (const c of GEMMA.filter((c) => c[2] !== 262144)) await run(c, n, { scalarMs: 1 });
+    for (const c of GEMMA.filter((c) => c[2] !== 262144).filter(keep)) await run(c, n, { scalarMs: 1 });
   }
   return rows;
 }

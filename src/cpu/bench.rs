@@ -20,6 +20,10 @@ pub struct KernelBench {
     act: Activations,
     out: Vec<f32>,
     reference_out: Vec<f32>,
+    /// `copies` distinct copies of `w`, back to back (empty until `set_copies`): the decode
+    /// working set, where every GEMV reads weights that were last touched a whole pass ago.
+    ws: Vec<u8>,
+    copies: usize,
 }
 
 struct Rng(u64);
@@ -107,7 +111,53 @@ impl KernelBench {
             act,
             out: vec![0.0; n * rows],
             reference_out: vec![0.0; n * rows],
+            ws: Vec::new(),
+            copies: 0,
         })
+    }
+
+    /// Allocates `copies` distinct copies of the weight matrix, one after the other (for the
+    /// decode-working-set measurement, `simd_ws` and `stream_ws`). The bytes of each copy are
+    /// those of `w` (the kernels' speed does not depend on the values); what matters is that
+    /// they live at different addresses, so a pass over all of them evicts each from the caches
+    /// before it is read again.
+    pub fn set_copies(&mut self, copies: usize) {
+        self.copies = copies;
+        self.ws = Vec::with_capacity(copies * self.w.len());
+        for _ in 0..copies {
+            self.ws.extend_from_slice(&self.w);
+        }
+    }
+
+    /// Bytes of the decode working set (`copies` × weight bytes).
+    pub fn ws_bytes(&self) -> f64 {
+        self.ws.len() as f64
+    }
+
+    /// The SIMD product over every copy in turn (copy 0, 1, …, as decode walks the layers),
+    /// `iters` passes. Each copy's product is a full `cpu::matmul` call into the same output.
+    pub fn simd_ws(&mut self, iters: u32) -> Result<f32, JsValue> {
+        let len = self.w.len();
+        for _ in 0..iters {
+            for c in self.ws.chunks_exact(len) {
+                super::matmul(self.ty, c, self.rows, self.cols, &self.act, &mut self.out)
+                    .map_err(err)?;
+            }
+        }
+        Ok(self.out[0])
+    }
+
+    /// The streaming read (`stream`) over the same copies in the same order, `iters` passes.
+    pub fn stream_ws(&self, iters: u32) -> u32 {
+        let len = self.w.len();
+        let mut total = 0u32;
+        for _ in 0..iters {
+            for c in self.ws.chunks_exact(len) {
+                // black_box: as in `stream`.
+                total = total.wrapping_add(stream_read(core::hint::black_box(c)));
+            }
+        }
+        total
     }
 
     pub fn weight_bytes(&self) -> f64 {
@@ -180,24 +230,29 @@ impl KernelBench {
     /// A plain SIMD128 streaming read of the weight bytes (`v128.load` + `i32x4.add`, four
     /// independent accumulators), `iters` times: the practical bandwidth ceiling.
     pub fn stream(&self, iters: u32) -> u32 {
-        let mut total = i32x4_splat(0);
+        let mut total = 0u32;
         for _ in 0..iters {
-            let chunks = self.w.len() / 64;
-            let p = self.w.as_ptr() as *const v128;
-            let mut acc = [i32x4_splat(0); 4];
-            for i in 0..chunks {
-                for (k, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: 64·i + 16·k + 16 ≤ 64·chunks ≤ w.len().
-                    *a = i32x4_add(*a, unsafe { v128_load(p.add(4 * i + k)) });
-                }
-            }
-            total = i32x4_add(
-                total,
-                i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3])),
-            );
+            // black_box: the read is loop-invariant, and must not be hoisted out of the loop.
+            total = total.wrapping_add(stream_read(core::hint::black_box(&self.w)));
         }
-        i32x4_extract_lane::<0>(total) as u32
+        total
     }
+}
+
+/// Reads every whole 64 bytes of `w` with `v128.load` into four independent `i32x4.add`
+/// accumulators; returns a lane of the sum so the loads cannot be optimized away.
+fn stream_read(w: &[u8]) -> u32 {
+    let chunks = w.len() / 64;
+    let p = w.as_ptr() as *const v128;
+    let mut acc = [i32x4_splat(0); 4];
+    for i in 0..chunks {
+        for (k, a) in acc.iter_mut().enumerate() {
+            // SAFETY: 64·i + 16·k + 16 ≤ 64·chunks ≤ w.len().
+            *a = i32x4_add(*a, unsafe { v128_load(p.add(4 * i + k)) });
+        }
+    }
+    let total = i32x4_add(i32x4_add(acc[0], acc[1]), i32x4_add(acc[2], acc[3]));
+    i32x4_extract_lane::<0>(total) as u32
 }
 
 /// Which kernels this build runs (`cpu::BACKEND`).

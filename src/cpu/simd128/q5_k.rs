@@ -4,9 +4,9 @@
 
 use core::arch::wasm32::*;
 
-use super::q4_k::{k4_header, mins16_from_8, mins_dot};
+use super::q4_k::{k4_head, k4_header, k4_term, mins16_from_8, mins_dot};
 use super::superblock::{Meta, SuperBlock};
-use super::util::hsum_i32x4;
+use super::util::{fence, hsum2_i32x4, scale_splat};
 use crate::quant::blocks::BlockQ8K;
 
 pub(super) struct Q5K;
@@ -59,9 +59,9 @@ pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
             let p = pb.as_ptr();
             // SAFETY: `pb` is one whole 176-byte super-block: the header at 0..16, qh at
             // 16..48 (four 8-byte loads).
-            let ((d, dmin, sc, mn), qh4) = unsafe {
+            let (hd, qh4) = unsafe {
                 (
-                    k4_header(p),
+                    k4_head(p),
                     [0, 1, 2, 3].map(|h| i16x8_shl(u16x8_load_extend_u8x8(p.add(16 + 8 * h)), 4)),
                 )
             };
@@ -88,12 +88,13 @@ pub(super) fn gemv(w: &[u8], nb: usize, y: &[BlockQ8K], out: &mut [f32]) {
                     lo = i32x4_add(lo, i32x4_dot_i16x8(ql, xl));
                     hi = i32x4_add(hi, i32x4_dot_i16x8(qhi, xh));
                 }
-                isum = i32x4_add(isum, i32x4_mul(lo, i32x4_splat(i32::from(sc[2 * j]))));
-                isum = i32x4_add(isum, i32x4_mul(hi, i32x4_splat(i32::from(sc[2 * j + 1]))));
+                isum = i32x4_add(isum, i32x4_mul(lo, scale_splat(&hd.sc, 2 * j)));
+                isum = i32x4_add(isum, i32x4_mul(hi, scale_splat(&hd.sc, 2 * j + 1)));
+                // One 64-element chunk's values live at a time (see `fence`).
+                isum = fence(isum);
             }
-            let summs = hsum_i32x4(mins_dot(mn, yb)) as f32;
-            let isum = hsum_i32x4(isum) as f32;
-            sumf += (d * yb.d) * isum - (dmin * yb.d) * summs;
+            let s = hsum2_i32x4(isum, mins_dot(hd.mn, yb));
+            sumf = k4_term(sumf, hd.dd, s, yb.d);
         }
         *o = sumf;
     }

@@ -11,6 +11,7 @@ pub(super) struct Q8_0;
 
 impl Block32 for Q8_0 {
     const BYTES: usize = 34;
+    const FENCE: bool = false;
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {
         // SAFETY: the scale is bytes 0..2 of the block.

@@ -52,6 +52,17 @@ pub(crate) fn hsum_i32x4(v: v128) -> i32 {
     i32x4_extract_lane::<0>(s)
 }
 
+/// `[Σa, Σb, Σa, Σb]` of two i32x4 vectors.
+#[inline(always)]
+pub(crate) fn hsum2_i32x4(a: v128, b: v128) -> v128 {
+    // [a0+a2, b0+b2, a1+a3, b1+b3]
+    let t = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(a, b),
+        i32x4_shuffle::<2, 6, 3, 7>(a, b),
+    );
+    i32x4_add(t, i32x4_shuffle::<2, 3, 0, 1>(t, t))
+}
+
 /// `[Σa, Σb, Σc, Σd]` of four i32x4 vectors (a 4×4 transpose-and-add).
 #[inline(always)]
 pub(crate) fn hsum4_i32x4(a: v128, b: v128, c: v128, d: v128) -> v128 {
@@ -127,6 +138,23 @@ pub(crate) unsafe fn gather_f16x4(p: [*const u8; 4], off: usize) -> v128 {
     f32x4_mul(bits, f32x4_splat(f32::from_bits((127 + 112) << 23)))
 }
 
+/// Returns `v` after storing it to a dead stack slot with a volatile store.
+///
+/// A scheduling fence for V8: TurboFan keeps wasm memory accesses in program order but
+/// places pure SIMD arithmetic as late as possible, so a loop body that decodes several
+/// blocks issues every load first and then all the arithmetic, with more live vectors than
+/// the 16 xmm registers — and spills. A store of a block's result sits on the memory-access
+/// chain, so the arithmetic that produces it runs before the loads that follow, and only one
+/// block's values are live at a time. Costs one store to L1. (Observed with V8 11, Node 20;
+/// Chromium 156's V8 runs the unpacking kernels as fast either way.)
+#[inline(always)]
+pub(crate) fn fence(v: v128) -> v128 {
+    let mut slot = core::mem::MaybeUninit::<v128>::uninit();
+    // SAFETY: `slot` is a valid, aligned, writable local.
+    unsafe { core::ptr::write_volatile(slot.as_mut_ptr(), v) };
+    v
+}
+
 /// Sixteen i8 scales (one v128) as i16x8 ×2 and i32x4 ×4.
 #[inline(always)]
 pub(crate) fn widen_scales(v: v128) -> ([v128; 2], [v128; 4]) {
@@ -140,9 +168,10 @@ pub(crate) fn widen_scales(v: v128) -> ([v128; 2], [v128; 4]) {
     (s16, s32)
 }
 
-/// Scale `idx` (0..16) of [`widen_scales`]' i32 vectors, broadcast to all four lanes.
+/// Scale `idx` of four-per-vector i32 scales (e.g. [`widen_scales`]'), broadcast to all four
+/// lanes.
 #[inline(always)]
-pub(crate) fn scale_splat(s32: &[v128; 4], idx: usize) -> v128 {
+pub(crate) fn scale_splat<const N: usize>(s32: &[v128; N], idx: usize) -> v128 {
     let v = s32[idx / 4];
     match idx % 4 {
         0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
