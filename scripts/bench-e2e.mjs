@@ -8,6 +8,8 @@
 //                                          #   function per token (V8 sampling profiler over CDP)
 //   npm run bench:e2e -- --no-native       # skip native llama.cpp
 //   npm run bench:e2e -- --json out.json   # also write every run's raw figures
+//   npm run bench:e2e -- --webgpu          # + a wasm-chord column on the WebGPU backend (whatever
+//                                          #   adapter Chromium offers; here SwiftShader, a software GPU)
 //   options: --gen 64 --prompt 128 --ctx 512 --wait-load 180 (s, wait for loadavg < 1.2)
 //
 // Serves the repository on 127.0.0.1 with COOP/COEP (scripts/lib/serve.mjs), launches a fresh
@@ -53,7 +55,7 @@ method remains the same: look carefully, write down what you see, and test every
 the next observation.`.replace(/\s+/g, ' ');
 
 function parseArgs(argv) {
-  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180 };
+  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180, webgpu: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
@@ -63,6 +65,7 @@ function parseArgs(argv) {
     else if (k === '--ctx') a.ctx = Number(next());
     else if (k === '--verbose' || k === '-v') a.verbose = true;
     else if (k === '--no-native') a.native = false;
+    else if (k === '--webgpu') a.webgpu = true;
     else if (k === '--json') a.json = next();
     else if (k === '--wait-load') a.waitLoad = Number(next());
     else if (k === '--help' || k === '-h') { console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n')); process.exit(0); }
@@ -192,7 +195,7 @@ async function runOne(server, engine, opts, { profile = false } = {}) {
       const m = await import('/scripts/bench/e2e-engines.mjs');
       const env = { isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent, webgpu: await m.webgpuAdapter() };
       const hook = profile ? self.benchHook : undefined;
-      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook }) : await m.runWllama({ ...opts, threads: engine.threads });
+      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook, backend: engine.backend ?? 'cpu' }) : await m.runWllama({ ...opts, threads: engine.threads });
       return { ...res, env };
     }, { engine, opts, profile });
     const pid = browserPid(tag);
@@ -251,6 +254,7 @@ async function main() {
   });
   const engines = [{ key: 'chord1', name: 'wasm-chord', threads: 1 }, { key: 'wllama1', name: 'wllama', threads: 1 }];
   if (cpus().length >= 2) engines.push({ key: 'wllama2', name: 'wllama', threads: 2 });
+  if (opts.webgpu) engines.push({ key: 'chordgpu', name: 'wasm-chord', threads: 1, backend: 'webgpu' });
   const eopts = { modelUrl: '/models/gemma.gguf', prompt, nGen: opts.gen, nCtx: opts.ctx };
   const results = Object.fromEntries(engines.map((e) => [e.key, []]));
   const loads = [];
@@ -310,7 +314,7 @@ async function main() {
     ['peak renderer RSS (MiB)', (r) => r.peakRss / MiB, 0, 'lower'],
   ];
   const fmt = (s, d) => s ? `${s.med.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : 'n/a';
-  const cols = engines.map((e) => `${e.name} ${e.threads}t`);
+  const cols = engines.map((e) => (e.backend === 'webgpu' ? `${e.name} WebGPU` : `${e.name} ${e.threads}t`));
   const header = ['', ...cols, ...(native ? ['native llama.cpp 1t'] : []), 'wasm-chord / wllama 1t', ...(results.wllama2 ? ['wasm-chord / wllama 2t'] : [])];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => i ? '---:' : '---').join('|')}|`];
   const ratios = {};
@@ -344,7 +348,7 @@ async function main() {
   const out = [];
   out.push(`wasm-chord ${chordVersion} vs @wllama/wllama ${wllamaVersion} (libllama ${results.wllama1[0]?.version})${native?.version ? ` and native ${native.version}` : ''}`);
   out.push(`model ${MODEL.split('/').pop()} (${fileMiB.toFixed(1)} MiB), context ${opts.ctx}, prompt ${opts.prompt} tokens, ${opts.gen} greedy tokens (EOS ignored), ${opts.runs} interleaved cold runs per engine; median (min–max)`);
-  out.push(`browser: ${env?.ua} — crossOriginIsolated ${env?.isolated}, hardwareConcurrency ${env?.cores}, WebGPU adapter: ${env?.webgpu ?? 'none'} (wasm-chord WebGPU backend: not available in this build)`);
+  out.push(`browser: ${env?.ua} — crossOriginIsolated ${env?.isolated}, hardwareConcurrency ${env?.cores}, WebGPU adapter: ${env?.webgpu ?? 'none'}${opts.webgpu ? ` (wasm-chord WebGPU column: ${results.chordgpu[0]?.backendReason ?? '?'})` : ' (wasm-chord WebGPU column: run with --webgpu)'}`);
   out.push(`CPU: ${cpus()[0].model} × ${cpus().length}; load average (1 min) ${loadStart.toFixed(2)} at start, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} during the runs, ${loadEnd.toFixed(2)} at the end`);
   out.push('');
   out.push(...lines);

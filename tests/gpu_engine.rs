@@ -287,53 +287,57 @@ fn generation_loop_matches_cpu() {
     let mut gs = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts).unwrap();
     let mut cs = Session::new(Arc::clone(&model), &opts).unwrap();
     let prompt: Vec<u32> = (0..30).map(|i| (i * 11 + 4) % 60 + 3).collect();
-    let samplers = [
-        SamplerConfig::default(),
-        SamplerConfig {
-            temperature: 0.9,
-            top_k: 40,
-            seed: 7,
-            ..SamplerConfig::default()
-        },
-        SamplerConfig {
-            temperature: 0.9,
-            top_p: 0.95,
-            seed: 8,
-            ..SamplerConfig::default()
-        },
-        SamplerConfig {
-            temperature: 0.0,
-            repeat_penalty: 1.3,
-            ..SamplerConfig::default()
-        },
+    let greedy = SamplerConfig::default();
+    let top_k = SamplerConfig {
+        temperature: 0.9,
+        top_k: 40,
+        seed: 7,
+        ..SamplerConfig::default()
+    };
+    let top_p = SamplerConfig {
+        temperature: 0.9,
+        top_p: 0.95,
+        seed: 8,
+        ..SamplerConfig::default()
+    };
+    let penalty = SamplerConfig {
+        repeat_penalty: 1.3,
+        ..SamplerConfig::default()
+    };
+    let n_eog = tok.eog_ids().len();
+    assert!(n_eog >= 1);
+    // (sampler, ignore EOS, what the GPU reads back)
+    let cases = [
+        (greedy.clone(), false, SamplingNeeds::Greedy),
+        (greedy, true, SamplingNeeds::TopK(n_eog + 1)),
+        (top_k.clone(), false, SamplingNeeds::TopK(40)),
+        (top_k, true, SamplingNeeds::TopK(40 + n_eog)),
+        (top_p, false, SamplingNeeds::Logits),
+        (penalty, false, SamplingNeeds::Logits),
     ];
-    for sampler in samplers {
+    for (sampler, ignore_eos, needs) in cases {
         let gopts = GenerateOptions {
             sampler: sampler.clone(),
             max_tokens: 24,
+            ignore_eos,
             ..GenerateOptions::default()
         };
         let want = generate(&mut cs, &tok, &prompt, &gopts, |_| true).unwrap();
         let mut gen = Generation::start(&mut gs, prompt.clone(), gopts).unwrap();
-        let expected_needs = match (
-            sampler.temperature > 0.0,
-            sampler.top_k,
-            sampler.repeat_penalty != 1.0,
-        ) {
-            (false, _, false) => SamplingNeeds::Greedy,
-            (true, k, false) if k > 0 => SamplingNeeds::TopK(k),
-            _ => SamplingNeeds::Logits,
-        };
-        assert_eq!(gen.sampling_needs(), expected_needs);
+        assert_eq!(gen.sampling_needs(&tok), needs);
         let got = loop {
             if let Some(plan) = gen.next_eval(gs.n_batch()) {
-                g.block_on(gs.prepare(plan, gen.sampling_needs())).unwrap();
+                g.block_on(gs.prepare(plan, gen.sampling_needs(&tok)))
+                    .unwrap();
             }
             if let Step::Finished(r) = gen.step(&mut gs, &tok).unwrap() {
                 break r;
             }
         };
-        assert_eq!(got.tokens, want.tokens, "{sampler:?}");
+        assert_eq!(
+            got.tokens, want.tokens,
+            "{sampler:?}, ignore EOS {ignore_eos}"
+        );
         assert!(
             got.tokens.len() >= 8,
             "{sampler:?}: {} tokens",

@@ -16,10 +16,10 @@ export async function webgpuAdapter() {
   } catch { return null; }
 }
 
-export async function runChord({ modelUrl, prompt, nGen, nCtx, hook }) {
+export async function runChord({ modelUrl, prompt, nGen, nCtx, hook, backend = 'cpu' }) {
   const { Model, initWasm, version } = await import('/pkg/index.js');
   const t0 = performance.now();
-  const model = await Model.load(modelUrl, { contextLength: nCtx, backend: 'cpu' });
+  const model = await Model.load(modelUrl, { contextLength: nCtx, backend });
   const tReady = performance.now();
   const promptTokens = model.tokenize(prompt).length;
   const times = [];
@@ -29,7 +29,7 @@ export async function runChord({ modelUrl, prompt, nGen, nCtx, hook }) {
   await hook?.('done');
   const wasm = await initWasm();
   const out = {
-    engine: 'wasm-chord', version: version(), threads: 1, backend: model.info.backend,
+    engine: 'wasm-chord', version: version(), threads: 1, backend: model.info.backend, backendReason: model.info.backendReason,
     load_ms: tReady - t0, ttft_ms: times[0] - t1, total_ms: t2 - t1,
     promptTokens, promptTokensReported: r.promptTokens, nGen: r.tokens.length,
     prefill_tps: r.timings.prefillTokensPerSecond,

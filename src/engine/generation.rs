@@ -150,17 +150,27 @@ impl Generation {
         self.pending.map(PlannedEval::Decode)
     }
 
-    /// What sampling the next token needs from the evaluator: the greedy token alone (no
-    /// temperature, penalties or banned end-of-generation tokens), the `k` largest logits
-    /// (top-k sampling without penalties: the others are dropped anyway), or all of them.
-    pub fn sampling_needs(&self) -> SamplingNeeds {
+    /// What sampling the next token needs from the evaluator: the greedy token alone, or
+    /// the `k` largest logits (top-k sampling, or greedy with end-of-generation tokens banned:
+    /// the best `k` include the best allowed one), or all of them (penalties, top-p/min-p
+    /// without top-k).
+    pub fn sampling_needs(&self, tokenizer: &Tokenizer) -> SamplingNeeds {
         let c = self.sampler.config();
-        if c.has_penalties() || self.opts.ignore_eos {
+        let banned = if self.opts.ignore_eos {
+            tokenizer.eog_ids().len()
+        } else {
+            0
+        };
+        if c.has_penalties() {
             SamplingNeeds::Logits
         } else if c.is_greedy() {
-            SamplingNeeds::Greedy
+            if banned == 0 {
+                SamplingNeeds::Greedy
+            } else {
+                SamplingNeeds::TopK(banned + 1)
+            }
         } else if c.top_k > 0 {
-            SamplingNeeds::TopK(c.top_k)
+            SamplingNeeds::TopK(c.top_k + banned)
         } else {
             SamplingNeeds::Logits
         }

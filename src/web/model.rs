@@ -389,9 +389,11 @@ impl WasmModel {
     /// generation to the CPU and reports it (`backendSwitch`).
     pub fn gpu_prepare(&self) -> js_sys::Promise {
         let backend = Rc::clone(&self.backend);
+        let tokenizer = self.engine.tokenizer();
         let plan = self.generation.as_ref().and_then(|g| {
             let n_batch = backend.borrow().gpu.as_ref().map_or(1, |gs| gs.n_batch());
-            g.next_eval(n_batch).map(|p| (p, g.sampling_needs()))
+            g.next_eval(n_batch)
+                .map(|p| (p, g.sampling_needs(tokenizer)))
         });
         wasm_bindgen_futures::future_to_promise(async move {
             // Nothing to evaluate (the step samples from the previous result).
