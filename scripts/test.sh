@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 # An environment RUSTFLAGS would replace .cargo/config.toml's +simd128 for wasm32.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+# Mesa's Vulkan loader (the native GPU tests) complains on every device open without one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d)
+  export XDG_RUNTIME_DIR
+fi
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
