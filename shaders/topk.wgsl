@@ -33,8 +33,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let k = min(p.k, K_MAX);
     for (var i = lid; i < p.n; i += 256u) {
         let x = X[p.x_off + i];
-        // False for NaN and ±∞.
-        if (!(abs(x) <= 3.4028235e38)) {
+        // False for NaN and ±∞ (the bound is f32's largest finite value; Tint rejects its
+        // decimal spelling).
+        if (!(abs(x) <= bitcast<f32>(0x7f7fffffu))) {
             continue;
         }
         if (cnt == k && !better(x, i, lv[k - 1u], li[k - 1u])) {
