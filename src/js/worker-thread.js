@@ -39,6 +39,7 @@ async function handle(msg) {
         ...msg.options,
         signal: controller.signal,
         onToken: (text, tokenId) => { post({ id, event: { kind: 'token', text, tokenId } }); },
+        onBackendChange: (change) => { post({ id, event: { kind: 'backend', change, info: m.info } }); },
       };
       return msg.chat ? m.chat(msg.prompt, opts) : m.generate(msg.prompt, opts);
     }

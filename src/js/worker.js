@@ -126,12 +126,18 @@ export class WorkerModel {
 
   async #generate(prompt, options, chat) {
     if (this.#busy) throw new WasmChordError('BUSY', 'this model is already generating; await or abort the running call first');
-    const { signal, onToken, ...rest } = options;
+    // Callbacks cannot cross postMessage: they stay here and the worker sends events.
+    const { signal, onToken, onBackendChange, ...rest } = options;
     if (signal?.aborted) throw abortError(signal);
     this.#busy = true;
     try {
       let stopped = false;
       return await this.#request({ type: 'generate', prompt, chat, options: rest }, { signal, onEvent: (ev, id) => {
+        if (ev.kind === 'backend') {
+          this.#info = ev.info;
+          try { onBackendChange?.(ev.change); } catch { /* a UI bug must not break generation */ }
+          return;
+        }
         if (ev.kind !== 'token' || stopped) return;
         if (onToken?.(ev.text, ev.tokenId) === false) {
           stopped = true;
