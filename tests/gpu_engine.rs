@@ -349,3 +349,17 @@ fn generation_loop_matches_cpu() {
         );
     }
 }
+
+/// A `requestDevice` that fails (here: a feature lavapipe does not have) is a typed
+/// BACKEND_UNAVAILABLE naming the cause — what `backend: 'auto'` turns into "stay on the CPU" —
+/// not a panic.
+#[test]
+fn failed_request_device_is_a_typed_error() {
+    let opts = GpuOptions {
+        extra_features: wgpu::Features::TEXTURE_COMPRESSION_ASTC_HDR,
+        ..GpuOptions::default()
+    };
+    let e = Gpu::new_blocking(&opts).unwrap_err();
+    assert_eq!(e.code(), "BACKEND_UNAVAILABLE");
+    assert!(e.to_string().contains("requestDevice failed"), "{e}");
+}

@@ -21,6 +21,9 @@ pub struct GpuOptions {
     /// accurate (on Gemma 3 they agree with llama.cpp's top-1 slightly more often). Tests turn
     /// it on to prove the GPU graph equals the CPU graph to float rounding.
     pub cpu_rounding: bool,
+    /// Extra device features to require (tests ask for one the adapter lacks to exercise a
+    /// failing `requestDevice`).
+    pub extra_features: wgpu::Features,
 }
 
 /// What went wrong on the device since the last check (errors are reported asynchronously by
@@ -94,7 +97,7 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wasm-chord"),
-                required_features: wgpu::Features::empty(),
+                required_features: opts.extra_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
