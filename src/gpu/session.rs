@@ -404,34 +404,29 @@ impl GpuSession {
 
         // Inputs: token ids and the RoPE table, computed as the CPU path computes them.
         s.tokens.write_u32(&gpu, 0, tokens);
+        // Only the chunk's rows are computed and uploaded (one decode token: 2 × n_rot/2
+        // values per base), and the sliding-window base only when some layer uses it.
         if half > 0 {
-            let mut table = vec![0f32; 4 * nb * half];
             let ff = model.weights().rope_freqs.as_deref();
-            for t in 0..n {
-                let (lo, hi) = table.split_at_mut(2 * nb * half);
-                let (cos, sin) = lo.split_at_mut(nb * half);
-                let (cos_swa, sin_swa) = hi.split_at_mut(nb * half);
-                let r = t * half..(t + 1) * half;
-                crate::model::ops::rope_angles(
-                    p0 + t,
-                    c.n_rot,
-                    c.rope_base,
-                    c.rope_freq_scale,
-                    ff,
-                    &mut cos[r.clone()],
-                    &mut sin[r.clone()],
-                );
-                crate::model::ops::rope_angles(
-                    p0 + t,
-                    c.n_rot,
-                    c.rope_base_swa,
-                    c.rope_freq_scale,
-                    ff,
-                    &mut cos_swa[r.clone()],
-                    &mut sin_swa[r],
-                );
+            let has_swa = c.swa_layers.iter().any(|&b| b);
+            let bases = [(c.rope_base, 0), (c.rope_base_swa, 2 * nb * half)];
+            let (mut cos, mut sin) = (vec![0f32; n * half], vec![0f32; n * half]);
+            for &(base, at) in bases.iter().take(if has_swa { 2 } else { 1 }) {
+                for t in 0..n {
+                    let r = t * half..(t + 1) * half;
+                    crate::model::ops::rope_angles(
+                        p0 + t,
+                        c.n_rot,
+                        base,
+                        c.rope_freq_scale,
+                        ff,
+                        &mut cos[r.clone()],
+                        &mut sin[r],
+                    );
+                }
+                s.rope.write_f32(&gpu, at, &cos);
+                s.rope.write_f32(&gpu, at + nb * half, &sin);
             }
-            s.rope.write_f32(&gpu, 0, &table);
         }
 
         let mut b = Batch::new(&gpu);
