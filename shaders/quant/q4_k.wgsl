@@ -1,19 +1,6 @@
-// Q4_K: 144-byte super-blocks of 256 weights: f16 d, f16 dmin, 12 bytes packing eight 6-bit
-// scales and mins (one pair per 32 weights), 128 bytes of nibbles: each 64 weights read 32
-// bytes, low nibbles first. w = (d·sc)·q - dmin·m, every product exact in f32.
-
-// The 6-bit scale and min of sub-block j (ggml's get_scale_min_k4); `s` is the byte of
-// the packed scales.
-fn scale_min_k4(s: u32, j: u32) -> vec2<u32> {
-    if (j < 4u) {
-        return vec2<u32>(w_u8(s + j) & 63u, w_u8(s + j + 4u) & 63u);
-    }
-    let x = w_u8(s + j + 4u);
-    return vec2<u32>(
-        (x & 0xfu) | ((w_u8(s + j - 4u) >> 6u) << 4u),
-        (x >> 4u) | ((w_u8(s + j) >> 6u) << 4u),
-    );
-}
+// Q4_K: 144-byte super-blocks of 256 weights: the K4 header (k4_scales.wgsl), then 128
+// bytes of nibbles: each 64 weights read 32 bytes, low nibbles first.
+// w = (d·sc)·q - dmin·m, every product exact in f32.
 
 fn dq8(b: u32, part: u32) -> D8 {
     let j = part / 4u;

@@ -1,17 +1,6 @@
-// Q5_K: 176-byte super-blocks of 256 weights: Q4_K's header (f16 d, f16 dmin, packed 6-bit
-// scales and mins), 32 bytes of fifth bits (bit j of byte l for weight 32·j + l), then
-// Q4_K's nibbles. w = (d·sc)·q - dmin·m, every product exact in f32.
-
-fn scale_min_k4(s: u32, j: u32) -> vec2<u32> {
-    if (j < 4u) {
-        return vec2<u32>(w_u8(s + j) & 63u, w_u8(s + j + 4u) & 63u);
-    }
-    let x = w_u8(s + j + 4u);
-    return vec2<u32>(
-        (x & 0xfu) | ((w_u8(s + j - 4u) >> 6u) << 4u),
-        (x >> 4u) | ((w_u8(s + j) >> 6u) << 4u),
-    );
-}
+// Q5_K: 176-byte super-blocks of 256 weights: the K4 header (k4_scales.wgsl), 32 bytes of
+// fifth bits (bit j of byte l for weight 32·j + l), then Q4_K's nibbles.
+// w = (d·sc)·q - dmin·m, every product exact in f32.
 
 fn dq8(b: u32, part: u32) -> D8 {
     let j = part / 4u;

@@ -35,23 +35,31 @@ pub const TOPK_MAX: usize = 64;
 pub const ARGMAX_CHUNK: usize = 4096;
 pub const GEMM: &str = include_str!("../../shaders/gemm.wgsl");
 
-/// The WGSL decoder of each weight type the GPU kernels take.
-pub fn decoder(ty: GgmlType) -> Option<&'static str> {
+/// The WGSL decoder of each weight type the GPU kernels take: the file defining `dq8`, after
+/// the helpers it shares with other types.
+pub fn decoder(ty: GgmlType) -> Option<&'static [&'static str]> {
     use GgmlType as T;
+    const K4: &str = include_str!("../../shaders/quant/k4_scales.wgsl");
+    macro_rules! quant {
+        ($($part:expr),+) => {{
+            const PARTS: &[&str] = &[$($part),+];
+            PARTS
+        }};
+    }
     Some(match ty {
-        T::F32 => include_str!("../../shaders/quant/f32.wgsl"),
-        T::F16 => include_str!("../../shaders/quant/f16.wgsl"),
-        T::BF16 => include_str!("../../shaders/quant/bf16.wgsl"),
-        T::Q4_0 => include_str!("../../shaders/quant/q4_0.wgsl"),
-        T::Q4_1 => include_str!("../../shaders/quant/q4_1.wgsl"),
-        T::Q5_0 => include_str!("../../shaders/quant/q5_0.wgsl"),
-        T::Q5_1 => include_str!("../../shaders/quant/q5_1.wgsl"),
-        T::Q8_0 => include_str!("../../shaders/quant/q8_0.wgsl"),
-        T::Q2_K => include_str!("../../shaders/quant/q2_k.wgsl"),
-        T::Q3_K => include_str!("../../shaders/quant/q3_k.wgsl"),
-        T::Q4_K => include_str!("../../shaders/quant/q4_k.wgsl"),
-        T::Q5_K => include_str!("../../shaders/quant/q5_k.wgsl"),
-        T::Q6_K => include_str!("../../shaders/quant/q6_k.wgsl"),
+        T::F32 => quant!(include_str!("../../shaders/quant/f32.wgsl")),
+        T::F16 => quant!(include_str!("../../shaders/quant/f16.wgsl")),
+        T::BF16 => quant!(include_str!("../../shaders/quant/bf16.wgsl")),
+        T::Q4_0 => quant!(include_str!("../../shaders/quant/q4_0.wgsl")),
+        T::Q4_1 => quant!(include_str!("../../shaders/quant/q4_1.wgsl")),
+        T::Q5_0 => quant!(include_str!("../../shaders/quant/q5_0.wgsl")),
+        T::Q5_1 => quant!(include_str!("../../shaders/quant/q5_1.wgsl")),
+        T::Q8_0 => quant!(include_str!("../../shaders/quant/q8_0.wgsl")),
+        T::Q2_K => quant!(include_str!("../../shaders/quant/q2_k.wgsl")),
+        T::Q3_K => quant!(include_str!("../../shaders/quant/q3_k.wgsl")),
+        T::Q4_K => quant!(K4, include_str!("../../shaders/quant/q4_k.wgsl")),
+        T::Q5_K => quant!(K4, include_str!("../../shaders/quant/q5_k.wgsl")),
+        T::Q6_K => quant!(include_str!("../../shaders/quant/q6_k.wgsl")),
         _ => return None,
     })
 }
@@ -78,7 +86,9 @@ pub fn with_weights(ty: GgmlType, kernel: &str, consts: &[(&str, u32)]) -> Optio
     );
     push_consts(&mut s, consts);
     s.push_str(COMMON);
-    s.push_str(dec);
+    for part in dec {
+        s.push_str(part);
+    }
     s.push_str(kernel);
     Some(s)
 }
