@@ -2,9 +2,9 @@
 // CPU sampler uses — as (value bits, index) pairs in R[0..2k], for sampling with top-k without
 // reading back every logit. NaN and ±∞ are skipped; missing entries have index 0xffffffff.
 // One workgroup: each thread keeps a sorted top-k of its strided share in private memory,
-// then k rounds of a workgroup max pick the winners from the threads' list heads.
+// then k rounds of a workgroup max pick the winners from the threads' list heads. Uses
+// best.wgsl's order.
 const K_MAX: u32 = 64u;
-const NONE: u32 = 0xffffffffu;
 
 struct Params {
     n: u32,
@@ -20,10 +20,6 @@ struct Params {
 var<workgroup> hv: array<f32, 256>;
 var<workgroup> hi: array<u32, 256>;
 var<workgroup> ht: array<u32, 256>;
-
-fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
-    return v > w || (v == w && i < j);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -70,7 +66,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         for (var s = 128u; s > 0u; s >>= 1u) {
             if (lid < s) {
                 let j = hi[lid + s];
-                if (j != NONE && (hi[lid] == NONE || better(hv[lid + s], j, hv[lid], hi[lid]))) {
+                if (beats(hv[lid + s], j, hv[lid], hi[lid])) {
                     hv[lid] = hv[lid + s];
                     hi[lid] = j;
                     ht[lid] = ht[lid + s];

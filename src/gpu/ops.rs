@@ -540,7 +540,7 @@ pub fn argmax(
     check("argmax: result", result, slot + 1)?;
     let gpu = b.gpu();
     let p1 = gpu.pipeline("argmax_partial", || {
-        shaders::plain(shaders::ARGMAX_PARTIAL, &[])
+        shaders::with_best(shaders::ARGMAX_PARTIAL)
     });
     b.dispatch(
         p1,
@@ -548,9 +548,7 @@ pub fn argmax(
         &[&x.buf, &partial.buf],
         [groups as u32, 1, 1],
     );
-    let p2 = gpu.pipeline("argmax_final", || {
-        shaders::plain(shaders::ARGMAX_FINAL, &[])
-    });
+    let p2 = gpu.pipeline("argmax_final", || shaders::with_best(shaders::ARGMAX_FINAL));
     b.dispatch(
         p2,
         &[groups as u32, slot as u32, 0, 0],
@@ -621,7 +619,7 @@ pub fn top_k(
     check("top_k: result", result, 2 * k)?;
     let pipeline = b
         .gpu()
-        .pipeline("topk", || shaders::plain(shaders::TOPK, &[]));
+        .pipeline("topk", || shaders::with_best(shaders::TOPK));
     b.dispatch(
         pipeline,
         &[n as u32, k as u32, x_off as u32, 0],

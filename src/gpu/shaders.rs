@@ -29,6 +29,8 @@ pub const ATTN_VALUES: &str = include_str!("../../shaders/attn_values.wgsl");
 pub const ARGMAX_PARTIAL: &str = include_str!("../../shaders/argmax_partial.wgsl");
 pub const ARGMAX_FINAL: &str = include_str!("../../shaders/argmax_final.wgsl");
 pub const TOPK: &str = include_str!("../../shaders/topk.wgsl");
+/// The greedy order and workgroup reduction shared by argmax and top-k.
+pub const BEST: &str = include_str!("../../shaders/best.wgsl");
 /// Largest k the GPU top-k selects (`K_MAX` in topk.wgsl); larger top-k reads back the logits.
 pub const TOPK_MAX: usize = 64;
 /// Values per stage-1 argmax workgroup (`CHUNK` in argmax_partial.wgsl).
@@ -99,6 +101,11 @@ pub fn plain(kernel: &str, consts: &[(&str, u32)]) -> String {
     push_consts(&mut s, consts);
     s.push_str(kernel);
     s
+}
+
+/// A kernel that picks the best values (the shared order first).
+pub fn with_best(kernel: &str) -> String {
+    format!("{BEST}\n{kernel}")
 }
 
 /// A kernel that rounds to f16 (the shared rounding helpers first).
