@@ -164,37 +164,13 @@ async fn assert_dequantize_exact(gpu: &Gpu, seed: u64, wild: bool) {
     }
 }
 
-/// GEMV (and the few-row GEMV of short prefills) on random blocks: within 1e-5 of Σ|w·x|
-/// of the f64 product (the GPU multiplies f32 activations by exactly dequantized weights).
-pub async fn matvec_matches_reference(gpu: &Gpu) {
-    let mut rng = Rng::new(11);
+/// Every GPU type at each `(rows, cols, n)` (skipping widths that are not whole blocks or
+/// 8-weight units): within 1e-5 of Σ|w·x| of the f64 product (the GPU multiplies f32
+/// activations by exactly dequantized weights).
+async fn products_match_reference(gpu: &Gpu, seed: u64, shapes: &[(usize, usize, usize)]) {
+    let mut rng = Rng::new(seed);
     for ty in gpu_types() {
-        for &(rows, cols, n) in &[(37, 256, 1), (5, 512, 3), (64, 768, 1)] {
-            if cols % ty.block_len() != 0 {
-                continue;
-            }
-            let w = random_weights(&mut rng, ty, rows, cols, false);
-            let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
-            let got = gpu_matmul(gpu, ty, rows, cols, &w, &x, n).await;
-            let (want, mag) = reference_matmul(ty, rows, cols, &w, &x, n);
-            assert_close(
-                &got,
-                &want,
-                &mag,
-                1e-5,
-                &format!("{ty} {rows}x{cols} n={n}"),
-            );
-        }
-    }
-}
-
-/// The tiled GEMM of prefills (n > 4) on random blocks: activation counts below, at and
-/// above one 32-row tile, weight row counts that end mid-tile, and (for the 8-weight units of
-/// F32/F16) K that ends mid-step. Same bound as the GEMV: within 1e-5 of Σ|w·x|.
-pub async fn matmul_matches_reference(gpu: &Gpu) {
-    let mut rng = Rng::new(13);
-    for ty in gpu_types() {
-        for &(rows, cols, n) in &[(37, 256, 5), (64, 512, 32), (33, 256, 67), (13, 40, 67)] {
+        for &(rows, cols, n) in shapes {
             if cols % ty.block_len() != 0 || cols % 8 != 0 {
                 continue;
             }
@@ -202,15 +178,23 @@ pub async fn matmul_matches_reference(gpu: &Gpu) {
             let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
             let got = gpu_matmul(gpu, ty, rows, cols, &w, &x, n).await;
             let (want, mag) = reference_matmul(ty, rows, cols, &w, &x, n);
-            assert_close(
-                &got,
-                &want,
-                &mag,
-                1e-5,
-                &format!("{ty} {rows}x{cols} n={n}"),
-            );
+            let what = format!("{ty} {rows}x{cols} n={n}");
+            assert_close(&got, &want, &mag, 1e-5, &what);
         }
     }
+}
+
+/// GEMV (and the few-row GEMV of short prefills) on random blocks.
+pub async fn matvec_matches_reference(gpu: &Gpu) {
+    products_match_reference(gpu, 11, &[(37, 256, 1), (5, 512, 3), (64, 768, 1)]).await;
+}
+
+/// The tiled GEMM of prefills (n > 4) on random blocks: activation counts below, at and
+/// above one 32-row tile, weight row counts that end mid-tile, and (for the 8-weight units of
+/// F32/F16) K that ends mid-step.
+pub async fn matmul_matches_reference(gpu: &Gpu) {
+    let shapes = [(37, 256, 5), (64, 512, 32), (33, 256, 67), (13, 40, 67)];
+    products_match_reference(gpu, 13, &shapes).await;
 }
 
 /// Both matmul kernels through strided, offset views and a matrix split into several
