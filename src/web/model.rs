@@ -272,6 +272,14 @@ impl WasmModel {
 
     /// One bounded piece of work: a prompt chunk or one token.
     pub fn step(&mut self) -> Result<JsValue, JsValue> {
+        // A failure of the GPU evaluation done ahead: an input error ends the generation;
+        // a lost device moves it to the CPU (a no-op otherwise).
+        let error = self.backend.borrow_mut().error.take();
+        if let Some(e) = error {
+            self.abort();
+            return Err(js_error(&e));
+        }
+        self.fall_back().map_err(|e| js_error(&e))?;
         let g = self.generation.as_mut().ok_or_else(|| {
             js_error(&Error::InvalidOption {
                 name: "step",
@@ -280,15 +288,6 @@ impl WasmModel {
             })
         })?;
         let tokenizer = self.engine.tokenizer().clone();
-        if let Some(e) = self.backend.borrow_mut().error.take() {
-            g.abort();
-            return Err(js_error(&e));
-        }
-        let failed = self.backend.borrow().failed.is_some();
-        if failed {
-            self.fall_back().map_err(|e| js_error(&e))?;
-        }
-        let g = self.generation.as_mut().ok_or(JsValue::NULL)?;
         let mut b = self.backend.borrow_mut();
         let step = match b.gpu.as_mut() {
             Some(gs) => g.step(gs, &tokenizer),
