@@ -58,6 +58,11 @@ export const WS_HEADER = [
   '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
+export const FLOOR_HEADER = [
+  '| shape (K→N) | type | tensor | bytes / weight | floor GMAC/s | ceiling GB/s | decode-working-set stream GB/s | ceiling % of stream | kernel GB/s (working set) | kernel % of stream |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+];
+
 export function benchCase(wasm, now, [type, cols, rows, label], n, opts = {}) {
   const b = new wasm.KernelBench(type, rows, cols, n);
   try {
@@ -98,6 +103,16 @@ export function benchCase(wasm, now, [type, cols, rows, label], n, opts = {}) {
         }
       }
       Object.assign(row, { copies, wsMb: (copies * bytes) / 1e6, wsStream: gbs(wStream), wsKernel: gbs(wSimd) });
+      if (opts.floor && copies > 1 && !['F32', 'F16', 'BF16'].includes(type)) {
+        // The unpack-free floor (KernelBench.dot_floor), in the same run: its multiply-add
+        // rate times this type's bytes per weight is the fastest any i16-lane kernel could
+        // read this type's bytes.
+        let tFloor = Infinity;
+        for (let r = 0; r < (opts.rounds ?? 1); r++) tFloor = Math.min(tFloor, measure(now, (k) => b.dot_floor(k)));
+        const gmacs = b.floor_macs() / (tFloor * 1e6);
+        const ceiling = gmacs * (bytes / macs);
+        row.floorLine = `| ${cols}→${rows} | ${type} | ${label} | ${fmt(bytes / macs, 3)} | ${fmt(gmacs)} | ${fmt(ceiling)} | ${fmt(row.wsStream)} | ${fmt((100 * ceiling) / row.wsStream, 0)} % | ${fmt(row.wsKernel)} | ${fmt((100 * row.wsKernel) / row.wsStream, 0)} % |`;
+      }
       row.wsLine = `| ${cols}→${rows} | ${type} | ${label} | ${fmt(row.mb, 2)} | ${copies} | ${fmt(row.wsMb, 0)} | ${fmt(row.wsStream)} | ${fmt(row.wsKernel)} | ${fmt((100 * row.wsKernel) / row.wsStream, 0)} % | ${fmt((2 * macs) / (wSimd * 1e6))} | ${fmt(row.kernel)} | ${fmt((100 * row.kernel) / row.stream, 0)} % |`;
     }
     return row;
@@ -114,7 +129,7 @@ export async function runCases(wasm, { log, now = () => performance.now(), quick
   const keep = (c) => !only || only.includes(c[0]);
   const wsBytes = ws ? WS_MIN_BYTES : 0;
   const run = async (c, n, opts = {}) => {
-    const r = benchCase(wasm, now, c, n, { rounds, wsBytes, ...opts });
+    const r = benchCase(wasm, now, c, n, { rounds, wsBytes, floor: ws, ...opts });
     rows.push(r);
     await log(r.line);
     return r;
@@ -132,6 +147,13 @@ export async function runCases(wasm, { log, now = () => performance.now(), quick
     await log('');
     for (const l of WS_HEADER) await log(l);
     for (const r of done) await log(r.wsLine);
+    const floors = done.filter((r) => r.floorLine);
+    if (!floors.length) return;
+    await log('');
+    await log(`${title}, against the unpack-free floor (i8 weights, no scales: eight multiply-adds per i16x8.load8x8_s + i32x4.dot_i16x8_s, same shape, L2-resident); ceiling = floor rate × the type's bytes per weight, the fastest an i16-lane kernel could read this type:`);
+    await log('');
+    for (const l of FLOOR_HEADER) await log(l);
+    for (const r of floors) await log(r.floorLine);
   };
   await log(`Kernels: ${wasm.kernel_backend()}. Figures: best of ${rounds} round(s) of ≥ 3 batches of ≥ 50 ms each.`);
   await gemvTable('Decode GEMV, Gemma 3 270M shapes', GEMMA);

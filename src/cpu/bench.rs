@@ -24,6 +24,9 @@ pub struct KernelBench {
     /// working set, where every GEMV reads weights that were last touched a whole pass ago.
     ws: Vec<u8>,
     copies: usize,
+    /// `rows × cols` i8 weights and `cols` i16 activations for `dot_floor` (empty until then).
+    floor_w: Vec<i8>,
+    floor_x: Vec<v128>,
 }
 
 struct Rng(u64);
@@ -113,6 +116,8 @@ impl KernelBench {
             reference_out: vec![0.0; n * rows],
             ws: Vec::new(),
             copies: 0,
+            floor_w: Vec::new(),
+            floor_x: Vec::new(),
         })
     }
 
@@ -225,6 +230,51 @@ impl KernelBench {
             .zip(&self.reference_out)
             .map(|(a, b)| f64::from((a - b).abs() / scale))
             .fold(0.0, f64::max)
+    }
+
+    /// The unpack-free floor of a SIMD128 GEMV in this shape, `iters` times: `rows × cols` i8
+    /// weights (no scales, nothing to unpack) against i16 activations held in L1, four rows per
+    /// pass from the four quarters of the matrix as the real GEMV walks them, eight weights per
+    /// `i16x8.load8x8_s` + `i32x4.dot_i16x8_s` (the widest integer multiply-add baseline SIMD128
+    /// has). No kernel that rebuilds GGUF quants into i16 lanes and dots them can multiply
+    /// faster; the benchmark turns its rate into each type's bytes per second.
+    pub fn dot_floor(&mut self, iters: u32) -> i32 {
+        let (rows, cols) = (self.rows, self.cols - self.cols % 8);
+        if self.floor_w.is_empty() {
+            let mut rng = Rng(0x5DEE_CE66_D1CE_F00D);
+            self.floor_w = (0..rows * cols).map(|_| rng.next() as i8).collect();
+            self.floor_x = (0..cols / 8)
+                .map(|_| i16x8_splat((rng.next() % 255) as i16 - 127))
+                .collect();
+        }
+        let q = rows / 4;
+        let mut total = i32x4_splat(0);
+        for _ in 0..iters {
+            let w = core::hint::black_box(self.floor_w.as_ptr());
+            for g in 0..q {
+                // SAFETY: rows g, g + q, g + 2q, g + 3q < rows, each `cols` bytes.
+                let p: [*const i8; 4] =
+                    core::array::from_fn(|i| unsafe { w.add((g + i * q) * cols) });
+                let mut acc = [i32x4_splat(0); 4];
+                for (c, &x) in self.floor_x.iter().enumerate() {
+                    for (a, &pr) in acc.iter_mut().zip(&p) {
+                        // SAFETY: 8c + 8 ≤ cols bytes of the row.
+                        let v = unsafe { i16x8_load_extend_i8x8(pr.add(8 * c)) };
+                        *a = i32x4_add(*a, i32x4_dot_i16x8(v, x));
+                    }
+                }
+                total = i32x4_add(
+                    total,
+                    super::simd128::util::hsum4_i32x4(acc[0], acc[1], acc[2], acc[3]),
+                );
+            }
+        }
+        i32x4_extract_lane::<0>(total)
+    }
+
+    /// Multiply-adds of one `dot_floor` pass.
+    pub fn floor_macs(&self) -> f64 {
+        ((self.rows / 4) * 4 * (self.cols - self.cols % 8)) as f64
     }
 
     /// A plain SIMD128 streaming read of the weight bytes (`v128.load` + `i32x4.add`, four
