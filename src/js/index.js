@@ -60,13 +60,15 @@ function abortError(signal) {
 
 /** Yields to the event loop (so abort signals, messages and rendering get a turn). */
 const yieldToEventLoop = (() => {
+  // Node (and Bun, Deno): setImmediate holds the event loop open until it runs. A message on
+  // an unreferenced MessagePort does not: a plain script awaiting it exited with code 13
+  // ("unsettled top-level await") in the middle of Model.load or generate.
+  if (typeof setImmediate === 'function') return () => new Promise((resolve) => setImmediate(resolve));
   if (typeof MessageChannel !== 'undefined') {
+    // Browsers: a message task, not a timer, which is clamped to 4 ms when nested.
     const ch = new MessageChannel();
     const queue = [];
     ch.port1.onmessage = () => queue.shift()?.();
-    // Node keeps the process alive while a port is referenced.
-    ch.port1.unref?.();
-    ch.port2.unref?.();
     return () => new Promise((resolve) => { queue.push(resolve); ch.port2.postMessage(0); });
   }
   return () => new Promise((resolve) => setTimeout(resolve, 0));

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { openAsBlob, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { pkgDir, requirePkg, gemmaPath, oracle, robustPrefix, startServer, syntheticModels, chatFixture } from './helpers.mjs';
 
 let Model, WasmChordError, server, gemma;
@@ -138,6 +139,26 @@ test('loads from Blob, bytes and a ReadableStream without a length', async () =>
       assert.deepEqual(out.tokens, c.greedy_tokens.slice(0, 16));
     } finally { m.dispose(); }
   }
+});
+
+test('a plain Node script (nothing else keeping the event loop alive) loads, generates and exits 0', async () => {
+  // The other tests run next to an HTTP server, which keeps Node's event loop alive whatever
+  // the package does; a script on its own exited with code 13 while Model.load was awaiting.
+  const path = join(syntheticModels(), 'synthetic-q8_0.gguf');
+  const c = oracle('synthetic-q8_0.json').cases[0];
+  const script = `
+    import { Model } from ${JSON.stringify(pathToFileURL(join(pkgDir, 'index.js')).href)};
+    import { readFileSync } from 'node:fs';
+    const m = await Model.load(new Uint8Array(readFileSync(${JSON.stringify(path)})));
+    const out = await m.generate(${JSON.stringify(c.prompt)}, { maxTokens: 8 });
+    const streamed = [];
+    for await (const t of m.stream(${JSON.stringify(c.prompt)}, { maxTokens: 8 })) streamed.push(t.tokenId);
+    console.log(JSON.stringify({ tokens: out.tokens, streamed }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+  const got = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepEqual(got.tokens, c.greedy_tokens.slice(0, 8));
+  assert.deepEqual(got.streamed, c.greedy_tokens.slice(0, 8));
 });
 
 test('chat() renders templates exactly like jinja2, tokenize/detokenize round-trip', async () => {
