@@ -150,7 +150,7 @@ export async function runCases(wasm, { log, now = () => performance.now(), quick
     const floors = done.filter((r) => r.floorLine);
     if (!floors.length) return;
     await log('');
-    await log(`${title}, against the unpack-free floor (i8 weights, no scales: eight multiply-adds per i16x8.load8x8_s + i32x4.dot_i16x8_s, same shape, L2-resident); ceiling = floor rate × the type's bytes per weight, the fastest an i16-lane kernel could read this type:`);
+    await log(`${title}, against the unpack-free floor (the GEMV's loop over i8 weights with no scales and nothing to unpack: eight multiply-adds per i16x8.load8x8_s + i32x4.dot_i16x8_s; same shape, one matrix read again and again as in the first table); ceiling = floor rate × the type's bytes per weight, what a kernel of this structure would read if unpacking cost nothing:`);
     await log('');
     for (const l of FLOOR_HEADER) await log(l);
     for (const r of floors) await log(r.floorLine);
