@@ -13,12 +13,15 @@
 //!   moves under the smallest possible change of one input.
 
 use std::process::ExitCode;
+#[cfg(not(target_arch = "wasm32"))]
 use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
 use wasm_chord::gguf::LoadedGguf;
+#[cfg(not(target_arch = "wasm32"))]
 use wasm_chord::gpu::session::{Evaluated, Want};
+#[cfg(not(target_arch = "wasm32"))]
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::quant::GgmlType;
@@ -60,6 +63,31 @@ fn perturb(g: LoadedGguf, name: &str) -> Result<LoadedGguf, String> {
     LoadedGguf::from_bytes(bytes).map_err(|e| e.to_string())
 }
 
+/// The greedy next token at every position of `tokens`, on the WebGPU forward pass.
+#[cfg(not(target_arch = "wasm32"))]
+fn gpu_argmax_all(
+    model: &Arc<Model>,
+    opts: &SessionOptions,
+    tokens: &[u32],
+) -> Result<Vec<u32>, String> {
+    let g = Rc::new(Gpu::new_blocking(&GpuOptions::default()).map_err(|e| e.to_string())?);
+    let mut s =
+        GpuSession::new(Rc::clone(&g), Arc::clone(model), opts).map_err(|e| e.to_string())?;
+    match g
+        .block_on(s.eval(tokens, Want::ArgmaxAll))
+        .map_err(|e| e.to_string())?
+    {
+        Evaluated::Tokens(t) => Ok(t),
+        other => Err(format!("unexpected GPU result {other:?}")),
+    }
+}
+
+/// (Examples are compiled for wasm32 too, by `wasm-pack test`; blocking on the GPU is native-only.)
+#[cfg(target_arch = "wasm32")]
+fn gpu_argmax_all(_: &Arc<Model>, _: &SessionOptions, _: &[u32]) -> Result<Vec<u32>, String> {
+    Err("--gpu runs natively only".into())
+}
+
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [model_path, fixture_path, ..] = args.as_slice() else {
@@ -95,20 +123,12 @@ fn run() -> Result<(), String> {
             .get(..steps - 1)
             .ok_or("fewer greedy tokens than steps")?;
         let row: Vec<String> = if gpu {
-            let g = Rc::new(Gpu::new_blocking(&GpuOptions::default()).map_err(|e| e.to_string())?);
-            let mut s = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts)
-                .map_err(|e| e.to_string())?;
             let all: Vec<u32> = prompt.iter().chain(forced).copied().collect();
-            match g
-                .block_on(s.eval(&all, Want::ArgmaxAll))
-                .map_err(|e| e.to_string())?
-            {
-                Evaluated::Tokens(t) => t[t.len() - steps..]
-                    .iter()
-                    .map(|t| format!("[{t},null]"))
-                    .collect(),
-                other => return Err(format!("unexpected GPU result {other:?}")),
-            }
+            let top = gpu_argmax_all(&model, &opts, &all)?;
+            top[top.len() - steps..]
+                .iter()
+                .map(|t| format!("[{t},null]"))
+                .collect()
         } else {
             let mut s = Session::new(Arc::clone(&model), &opts).map_err(|e| e.to_string())?;
             let mut logits = s.prefill(&prompt).map_err(|e| e.to_string())?.to_vec();
