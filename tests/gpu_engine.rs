@@ -139,6 +139,60 @@ fn tiny_gemma3_matches_cpu() {
     check_both_modes("tiny gemma3", model, &prompt, opts, 1e-5, 2e-2);
 }
 
+/// A decode step records the same dispatches over the same buffers every token, so from the
+/// second decode token on every bind group comes from the session's cache (none is created),
+/// while the logits keep matching the CPU path step by step (with CPU-style rounding, to
+/// float rounding) — a stale group (wrong buffer, slot or uniforms) would break that.
+#[test]
+fn decode_reuses_bind_groups() {
+    let model = Arc::new(Model::load(Tiny::gemma3().gguf(), &ModelOptions::default()).unwrap());
+    let opts = SessionOptions {
+        n_batch: 16,
+        ..SessionOptions::default()
+    };
+    let g = gpu_with(&cpu_rounding());
+    let mut gs = GpuSession::new(Rc::clone(&g), Arc::clone(&model), &opts).unwrap();
+    let mut cs = Session::new(model, &opts).unwrap();
+    // The prompt and greedy continuation `tiny_gemma3_matches_cpu` holds to 1e-5 for 12 steps.
+    let prompt: Vec<u32> = (0..40).map(|i| (i * 7 + 3) % 60 + 1).collect();
+    let close = |got: &[f32], want: &[f32], what: &str| {
+        let scale = want.iter().fold(0f32, |m, &v| m.max(v.abs()));
+        let d = got
+            .iter()
+            .zip(want)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(d / scale < 1e-5, "{what}: max rel Δ {}", d / scale);
+    };
+    let want = cs.prefill(&prompt).unwrap().to_vec();
+    close(&logits(&g, &mut gs, &prompt), &want, "prefill");
+    let mut t = argmax(&want).unwrap();
+    let mut first = None;
+    for step in 1..=5 {
+        let want = cs.decode(t).unwrap().to_vec();
+        close(&logits(&g, &mut gs, &[t]), &want, &format!("decode {step}"));
+        let st = gs.stats();
+        let (held, created) = (st.bind_groups_held, st.bind_groups_created);
+        match first {
+            None => {
+                assert!(held > 50, "a Gemma-style decode pass binds {held} groups");
+                first = Some((held, created));
+            }
+            Some(f) => assert_eq!((held, created), f, "decode {step}: bind groups created"),
+        }
+        t = argmax(&want).unwrap();
+    }
+    let created = first.unwrap().1;
+    // A new prompt after clear(): the first pass builds its groups again, and stays right.
+    gs.clear();
+    cs.clear();
+    close(
+        &logits(&g, &mut gs, &prompt[..20]),
+        cs.prefill(&prompt[..20]).unwrap(),
+        "prefill again",
+    );
+    assert!(gs.stats().bind_groups_created > created);
+}
+
 /// The synthetic llama models of the llama.cpp conformance fixtures — every weight type
 /// through the whole graph — teacher-forced on the GPU against llama.cpp's own top-1 (an
 /// independent reference): equal wherever llama.cpp's top-two gap exceeds 1.5 (twice the

@@ -2,6 +2,7 @@
 //! a single buffer written once. A decode step is one `Batch`, so a token costs one
 //! `queue.submit` and, for greedy decoding, one 4-byte readback.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::device::Gpu;
@@ -35,6 +36,47 @@ pub struct Batch<'g> {
     ops: Vec<Op>,
     params: Vec<u8>,
     reads: Vec<(wgpu::Buffer, u64)>,
+    cache: Option<BindCache>,
+}
+
+/// What a session keeps between its batches: the uniform buffer and the bind groups of its
+/// last batch. A decode step records the same dispatches over the same buffers every token
+/// (the uniforms change, their slots do not), so from the second token on no bind group (nor
+/// bind group layout) is created: about 300 `createBindGroup` calls per Gemma token saved on
+/// the CPU side, which a real GPU waits for. Only the last batch's groups are kept, so a
+/// prefill does not pin its groups (and their buffers) for the rest of the session.
+#[derive(Default)]
+#[allow(clippy::mutable_key_type)] // wgpu handles hash and compare by identity
+pub struct BindCache {
+    uniforms: Option<wgpu::Buffer>,
+    groups: HashMap<BindKey, wgpu::BindGroup>,
+    created: u64,
+}
+
+/// A bind group's identity: the pipeline (its layout), the uniform slot and the buffers
+/// (wgpu handles compare and hash by identity).
+#[derive(PartialEq, Eq, Hash)]
+struct BindKey {
+    pipeline: wgpu::ComputePipeline,
+    params: usize,
+    params_len: usize,
+    buffers: Vec<wgpu::Buffer>,
+}
+
+impl BindCache {
+    /// Bind groups held (those of the last batch).
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Bind groups created through this cache so far (the misses).
+    pub fn created(&self) -> u64 {
+        self.created
+    }
 }
 
 /// `n` workgroups as a grid within the per-dimension limit; kernels linearise
@@ -56,6 +98,16 @@ impl<'g> Batch<'g> {
             ops: Vec::new(),
             params: Vec::new(),
             reads: Vec::new(),
+            cache: None,
+        }
+    }
+
+    /// A batch that takes its uniform buffer and bind groups from `cache` where they match;
+    /// [`Batch::submit_cached`] hands back the ones it used.
+    pub fn cached(gpu: &'g Gpu, cache: BindCache) -> Batch<'g> {
+        Batch {
+            cache: Some(cache),
+            ..Batch::new(gpu)
         }
     }
 
@@ -108,18 +160,51 @@ impl<'g> Batch<'g> {
 
     /// Encodes everything into one command buffer and submits it.
     pub fn submit(self) -> Result<Pending<'g>> {
+        self.submit_cached().0
+    }
+
+    /// [`Batch::submit`], also returning the cache (empty for a batch made with
+    /// [`Batch::new`]) for the next batch.
+    pub fn submit_cached(mut self) -> (Result<Pending<'g>>, BindCache) {
+        let mut cache = self.cache.take();
+        let r = self.encode(cache.as_mut());
+        (r, cache.unwrap_or_default())
+    }
+
+    // wgpu handles hash and compare by identity, which their interior state never changes.
+    #[allow(clippy::mutable_key_type)]
+    fn encode(self, mut cache: Option<&mut BindCache>) -> Result<Pending<'g>> {
         let gpu = self.gpu;
         gpu.check("submit")?;
         let uniforms = (!self.params.is_empty()).then(|| {
-            let b = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("params"),
-                size: self.params.len() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
+            let size = self.params.len() as u64;
+            let reuse = cache
+                .as_deref()
+                .and_then(|c| c.uniforms.clone())
+                .filter(|u| u.size() >= size);
+            let b = reuse.unwrap_or_else(|| {
+                let b = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("params"),
+                    size,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                if let Some(c) = cache.as_deref_mut() {
+                    // Groups bound to the old buffer are stale.
+                    c.groups.clear();
+                    c.uniforms = Some(b.clone());
+                }
+                b
             });
+            // Queue order: this write lands after the previous batch's commands ran.
             gpu.queue.write_buffer(&b, 0, &self.params);
             b
         });
+        let mut old = cache
+            .as_deref_mut()
+            .map(|c| core::mem::take(&mut c.groups))
+            .unwrap_or_default();
+        let mut used = HashMap::new();
         let mut enc = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
@@ -146,32 +231,52 @@ impl<'g> Batch<'g> {
             }) = self.ops.get(i)
             {
                 let Some(u) = &uniforms else { break };
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: u,
-                        offset: *params as u64,
-                        size: core::num::NonZeroU64::new(*params_len as u64),
-                    }),
-                }];
-                for (j, b) in buffers.iter().enumerate() {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: j as u32 + 1,
-                        resource: b.as_entire_binding(),
-                    });
-                }
-                let bg = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &pipeline.get_bind_group_layout(0),
-                    entries: &entries,
-                });
+                let key = BindKey {
+                    pipeline: (**pipeline).clone(),
+                    params: *params,
+                    params_len: *params_len,
+                    buffers: buffers.clone(),
+                };
+                let bg = match old.remove(&key) {
+                    Some(bg) => bg,
+                    None => {
+                        if let Some(c) = cache.as_deref_mut() {
+                            c.created += 1;
+                        }
+                        let mut entries = vec![wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: u,
+                                offset: *params as u64,
+                                size: core::num::NonZeroU64::new(*params_len as u64),
+                            }),
+                        }];
+                        for (j, b) in buffers.iter().enumerate() {
+                            entries.push(wgpu::BindGroupEntry {
+                                binding: j as u32 + 1,
+                                resource: b.as_entire_binding(),
+                            });
+                        }
+                        gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: None,
+                            layout: &pipeline.get_bind_group_layout(0),
+                            entries: &entries,
+                        })
+                    }
+                };
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &bg, &[]);
                 pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                if cache.is_some() {
+                    used.insert(key, bg);
+                }
                 i += 1;
             }
         }
         gpu.queue.submit([enc.finish()]);
+        if let Some(c) = cache {
+            c.groups = used;
+        }
         Ok(Pending {
             gpu,
             reads: self.reads,

@@ -13,7 +13,7 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::batch::Batch;
+use super::batch::{Batch, BindCache};
 use super::device::Gpu;
 use super::ops::{self, AttnDims, NormOut, Rows};
 use super::tensor::{GpuBuffer, GpuMatrix};
@@ -109,6 +109,23 @@ pub struct GpuSession {
     prepared: Option<(PlannedEval, Evaluated, f64)>,
     last: Evaluated,
     last_ms: f64,
+    /// The uniform buffer and bind groups of the last forward pass, reused by the next.
+    binds: BindCache,
+    /// CPU time of the last pass's recording and submission (ms).
+    encode_ms: f64,
+}
+
+/// CPU-side figures of the GPU forward pass (see [`GpuSession::stats`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpuStats {
+    /// Bind groups held from the last pass (reused by the next one where they match).
+    pub bind_groups_held: usize,
+    /// Bind groups created so far in this session (each pass after the first decode step
+    /// should create none).
+    pub bind_groups_created: u64,
+    /// CPU time the last pass took to record its dispatches and submit them (ms): on the
+    /// web, the WebGPU calls a real GPU waits for before it can start the step.
+    pub encode_ms: f64,
 }
 
 impl core::fmt::Debug for GpuSession {
@@ -243,6 +260,8 @@ impl GpuSession {
             prepared: None,
             last: Evaluated::Nothing,
             last_ms: 0.0,
+            binds: BindCache::default(),
+            encode_ms: 0.0,
         })
     }
 
@@ -274,6 +293,15 @@ impl GpuSession {
     /// Bytes of the GPU KV cache.
     pub fn kv_bytes(&self) -> usize {
         self.layers.iter().map(|l| 4 * (l.kc.len + l.vc.len)).sum()
+    }
+
+    /// CPU-side figures of the last forward pass.
+    pub fn stats(&self) -> GpuStats {
+        GpuStats {
+            bind_groups_held: self.binds.len(),
+            bind_groups_created: self.binds.created(),
+            encode_ms: self.encode_ms,
+        }
     }
 
     pub fn clear(&mut self) {
@@ -429,7 +457,10 @@ impl GpuSession {
             }
         }
 
-        let mut b = Batch::new(&gpu);
+        // Taken out for the pass (the graph helpers borrow `self`); an error on the way only
+        // costs the next pass its cache hits.
+        let t_encode = crate::engine::time::now_ms();
+        let mut b = Batch::cached(&gpu, core::mem::take(&mut self.binds));
         ops::embed(
             &mut b,
             &self.embd,
@@ -620,7 +651,10 @@ impl GpuSession {
                 read = Some(b.read(&s.result, 0, 4 * rows.len() as u64))
             }
         }
-        let out = b.submit()?.wait().await?;
+        let (pending, binds) = b.submit_cached();
+        self.binds = binds;
+        self.encode_ms = crate::engine::time::now_ms() - t_encode;
+        let out = pending?.wait().await?;
         let Some(i) = read else {
             return Ok(Evaluated::Nothing);
         };

@@ -129,6 +129,8 @@ export class Model {
   _argmaxAll(ids: ArrayLike<number>): Promise<Uint32Array>;
   /** Testing hook: destroys the WebGPU device (generation continues on the CPU). */
   _simulateDeviceLoss(): boolean;
+  /** Benchmark hook: CPU-side figures of the last WebGPU forward pass; undefined on the CPU. */
+  _gpuStats(): { bindGroupsHeld: number; bindGroupsCreated: number; encodeMs: number } | undefined;
 }
 
 /** Initialises the wasm explicitly (optional: Model.load does it), e.g. from a custom URL. */

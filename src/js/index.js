@@ -324,6 +324,14 @@ export class Model {
     return this.#live().simulate_device_loss();
   }
 
+  /**
+   * Benchmark hook: CPU-side figures of the last WebGPU forward pass
+   * ({bindGroupsHeld, bindGroupsCreated, encodeMs}), or undefined on the CPU backend.
+   */
+  _gpuStats() {
+    return this.#live().gpu_stats();
+  }
+
   /** Frees the model's memory. The object is unusable afterwards. */
   dispose() {
     if (this.#wasm) {

@@ -456,6 +456,23 @@ impl WasmModel {
         })
     }
 
+    /// Testing and benchmark hook: the GPU forward pass's CPU-side figures
+    /// (`{bindGroupsHeld, bindGroupsCreated, encodeMs}` of the last pass), or `undefined` on
+    /// the CPU backend.
+    pub fn gpu_stats(&self) -> JsValue {
+        let Some(st) = self.backend.borrow().gpu.as_ref().map(|gs| gs.stats()) else {
+            return JsValue::UNDEFINED;
+        };
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: f64| {
+            let _ = js_sys::Reflect::set(&o, &k.into(), &v.into());
+        };
+        set("bindGroupsHeld", st.bind_groups_held as f64);
+        set("bindGroupsCreated", st.bind_groups_created as f64);
+        set("encodeMs", st.encode_ms);
+        o.into()
+    }
+
     /// Testing hook: destroys the WebGPU device, as a driver reset would.
     pub fn simulate_device_loss(&self) -> bool {
         match self.backend.borrow().gpu.as_ref() {

@@ -43,7 +43,8 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
     const { Model } = await import('/pkg/index.js');
     const gpu = await Model.load('/models/gemma.gguf', { backend: 'webgpu', contextLength: 512 });
     const info = gpu.info;
-    const out = await gpu.generate(prompt, { maxTokens: 16 });
+    const stats = [];
+    const out = await gpu.generate(prompt, { maxTokens: 16, onToken: () => { stats.push(gpu._gpuStats()); } });
     const gpuTop = [];
     for (const c of cases) gpuTop.push([...(await gpu._argmaxAll(c.ids))].slice(c.from));
     gpu.dispose();
@@ -52,11 +53,19 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
     for (const c of cases) cpuTop.push([...(await cpu._argmaxAll(c.ids))].slice(c.from));
     cpu.dispose();
     return { backend: info.backend, reason: info.backendReason, adapter: info.gpuAdapter, tokens: out.tokens,
-      gpuTop, cpuTop, tps: out.timings.decodeTokensPerSecond };
+      gpuTop, cpuTop, tps: out.timings.decodeTokensPerSecond, stats };
   }, { prompt: planets.prompt, cases });
   console.log(`# adapter: ${r.adapter}; ${r.reason}; decode ${r.tps.toFixed(2)} tok/s (software GPU: not meaningful)`);
   assert.equal(r.backend, 'webgpu');
   assert.deepEqual(r.tokens, robustPrefix(planets, 16));
+  // Every decode pass records the same dispatches over the same buffers: after the first
+  // decode step (token 2) the session's bind-group cache serves them all.
+  assert.equal(r.stats.length, 16);
+  const created = r.stats.map((s) => s.bindGroupsCreated);
+  assert.ok(r.stats[1].bindGroupsHeld > 100, JSON.stringify(r.stats[1]));
+  assert.deepEqual(created.slice(2), Array(14).fill(created[1]), `bind groups created per token: ${created}`);
+  const enc = r.stats.slice(2).map((s) => s.encodeMs).sort((a, b) => a - b);
+  console.log(`# WebGPU decode pass: ${r.stats[1].bindGroupsHeld} bind groups, all reused after token 2; CPU encode + submit median ${enc[7].toFixed(2)} ms (not asserted)`);
   const gpuTop = r.gpuTop.flat();
   const cpuTop = r.cpuTop.flat();
   assert.equal(gpuTop.length, 64);
