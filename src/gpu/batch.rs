@@ -36,7 +36,7 @@ pub struct Batch<'g> {
     ops: Vec<Op>,
     params: Vec<u8>,
     reads: Vec<(wgpu::Buffer, u64)>,
-    cache: Option<BindCache>,
+    cache: BindCache,
 }
 
 /// What a session keeps between its batches: the uniform buffer and the bind groups of its
@@ -46,7 +46,6 @@ pub struct Batch<'g> {
 /// the CPU side, which a real GPU waits for. Only the last batch's groups are kept, so a
 /// prefill does not pin its groups (and their buffers) for the rest of the session.
 #[derive(Default)]
-#[allow(clippy::mutable_key_type)] // wgpu handles hash and compare by identity
 pub struct BindCache {
     uniforms: Option<wgpu::Buffer>,
     groups: HashMap<BindKey, wgpu::BindGroup>,
@@ -98,7 +97,7 @@ impl<'g> Batch<'g> {
             ops: Vec::new(),
             params: Vec::new(),
             reads: Vec::new(),
-            cache: None,
+            cache: BindCache::default(),
         }
     }
 
@@ -106,7 +105,7 @@ impl<'g> Batch<'g> {
     /// [`Batch::submit_cached`] hands back the ones it used.
     pub fn cached(gpu: &'g Gpu, cache: BindCache) -> Batch<'g> {
         Batch {
-            cache: Some(cache),
+            cache,
             ..Batch::new(gpu)
         }
     }
@@ -163,25 +162,22 @@ impl<'g> Batch<'g> {
         self.submit_cached().0
     }
 
-    /// [`Batch::submit`], also returning the cache (empty for a batch made with
-    /// [`Batch::new`]) for the next batch.
+    /// [`Batch::submit`], also returning the uniform buffer and bind groups it used, for the
+    /// next batch.
     pub fn submit_cached(mut self) -> (Result<Pending<'g>>, BindCache) {
-        let mut cache = self.cache.take();
-        let r = self.encode(cache.as_mut());
-        (r, cache.unwrap_or_default())
+        let mut cache = core::mem::take(&mut self.cache);
+        let r = self.encode(&mut cache);
+        (r, cache)
     }
 
     // wgpu handles hash and compare by identity, which their interior state never changes.
     #[allow(clippy::mutable_key_type)]
-    fn encode(self, mut cache: Option<&mut BindCache>) -> Result<Pending<'g>> {
+    fn encode(self, cache: &mut BindCache) -> Result<Pending<'g>> {
         let gpu = self.gpu;
         gpu.check("submit")?;
         let uniforms = (!self.params.is_empty()).then(|| {
             let size = self.params.len() as u64;
-            let reuse = cache
-                .as_deref()
-                .and_then(|c| c.uniforms.clone())
-                .filter(|u| u.size() >= size);
+            let reuse = cache.uniforms.clone().filter(|u| u.size() >= size);
             let b = reuse.unwrap_or_else(|| {
                 let b = gpu.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("params"),
@@ -189,21 +185,16 @@ impl<'g> Batch<'g> {
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                if let Some(c) = cache.as_deref_mut() {
-                    // Groups bound to the old buffer are stale.
-                    c.groups.clear();
-                    c.uniforms = Some(b.clone());
-                }
+                // Groups bound to the old buffer are stale.
+                cache.groups.clear();
+                cache.uniforms = Some(b.clone());
                 b
             });
             // Queue order: this write lands after the previous batch's commands ran.
             gpu.queue.write_buffer(&b, 0, &self.params);
             b
         });
-        let mut old = cache
-            .as_deref_mut()
-            .map(|c| core::mem::take(&mut c.groups))
-            .unwrap_or_default();
+        let mut old = core::mem::take(&mut cache.groups);
         let mut used = HashMap::new();
         let mut enc = gpu
             .device
@@ -240,9 +231,7 @@ impl<'g> Batch<'g> {
                 let bg = match old.remove(&key) {
                     Some(bg) => bg,
                     None => {
-                        if let Some(c) = cache.as_deref_mut() {
-                            c.created += 1;
-                        }
+                        cache.created += 1;
                         let mut entries = vec![wgpu::BindGroupEntry {
                             binding: 0,
                             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -267,16 +256,12 @@ impl<'g> Batch<'g> {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &bg, &[]);
                 pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-                if cache.is_some() {
-                    used.insert(key, bg);
-                }
+                used.insert(key, bg);
                 i += 1;
             }
         }
         gpu.queue.submit([enc.finish()]);
-        if let Some(c) = cache {
-            c.groups = used;
-        }
+        cache.groups = used;
         Ok(Pending {
             gpu,
             reads: self.reads,
