@@ -18,9 +18,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
-use wasm_chord::gguf::LoadedGguf;
 #[cfg(not(target_arch = "wasm32"))]
-use wasm_chord::gpu::session::{Evaluated, Want};
+use wasm_chord::engine::{Produce, Produced};
+use wasm_chord::gguf::LoadedGguf;
 #[cfg(not(target_arch = "wasm32"))]
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
@@ -74,10 +74,10 @@ fn gpu_argmax_all(
     let mut s =
         GpuSession::new(Rc::clone(&g), Arc::clone(model), opts).map_err(|e| e.to_string())?;
     match g
-        .block_on(s.eval(tokens, Want::ArgmaxAll))
+        .block_on(s.eval(tokens, Produce::GreedyEvery))
         .map_err(|e| e.to_string())?
     {
-        Evaluated::Tokens(t) => Ok(t),
+        Produced::Tokens(t) => Ok(t),
         other => Err(format!("unexpected GPU result {other:?}")),
     }
 }

@@ -1,9 +1,10 @@
-// Residual add: Y[y_off + i] += X[x_off + i] for n values.
+// Residual add: Y[y_off + i] += X[x_off + i] for n values; with a period (a bias added to
+// every row) Y[y_off + i] += X[x_off + i % period].
 struct Params {
     n: u32,
     x_off: u32,
     y_off: u32,
-    _pad: u32,
+    period: u32,    // 0: none
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,6 +15,7 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * 64u;
     if (i < p.n) {
-        Y[p.y_off + i] += X[p.x_off + i];
+        let j = select(i, i % p.period, p.period != 0u);
+        Y[p.y_off + i] += X[p.x_off + j];
     }
 }

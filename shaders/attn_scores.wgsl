@@ -1,4 +1,4 @@
-// Attention scores S[(t · n_head + h) · n_kv + j] = scale · q(t, h) · k(j, h / group) for
+// Attention scores S[(t · n_head + h) · n_kv + j] = cap(scale · q(t, h) · k(j, h / group)) for
 // every cached position j < n_kv; positions the query at p0 + t may not see (the future, or
 // beyond the sliding window) get −∞. One thread per (j, h, t).
 struct Params {
@@ -10,6 +10,10 @@ struct Params {
     window: u32,     // 0: none
     q_off: u32,
     scale: f32,
+    softcap: f32,    // 0: none; else softcap · tanh(score / softcap)
+    _p0: u32,
+    _p1: u32,
+    _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -44,5 +48,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let k = unpack2x16float(KC[kb + i]);
         acc += Q[qb + 2u * i] * k.x + Q[qb + 2u * i + 1u] * k.y;
     }
-    S[o] = acc * p.scale;
+    var s = acc * p.scale;
+    if (p.softcap > 0.0) {
+        s = p.softcap * tanh(s / p.softcap);
+    }
+    S[o] = s;
 }

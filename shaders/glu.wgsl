@@ -1,11 +1,11 @@
-// Gated FFN activation in place: G[i] = act(G[i]) · U[i] for n values.
+// Gated FFN activation in place: G[off + i] = act(G[off + i]) · U[off + i] for n values.
 //   ACT 0: GELU-tanh as ggml's CPU backend computes it — input and result rounded to f16
 //          (its lookup table), the formula in f32; exact outside ±10.
 //   ACT 1: SiLU in f32.
 struct Params {
     n: u32,
     act: u32,
-    _p0: u32,
+    off: u32,
     _p1: u32,
 }
 
@@ -19,8 +19,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p.n) {
         return;
     }
-    let x = G[i];
-    let u = U[i];
+    let x = G[p.off + i];
+    let u = U[p.off + i];
     var y: f32;
     if (p.act == 0u) {
         if (x <= -10.0) {
@@ -35,5 +35,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     } else {
         y = x / (1.0 + exp(-x)) * u;
     }
-    G[i] = y;
+    G[p.off + i] = y;
 }

@@ -76,9 +76,12 @@ fn gemma_config_from_metadata() {
     assert_eq!(global, [5, 11, 17]);
     assert_eq!(c.window(0), Some(512));
     // Tied head: the output is the Q8_0 embedding table.
-    let w = model.weights();
-    assert_eq!(w.output, w.token_embd);
-    assert_eq!(w.output.ty, wasm_chord::quant::GgmlType::Q8_0);
+    let g = model.graph();
+    let head = g.head().unwrap();
+    assert_eq!(Some(head), g.embedding());
+    assert_eq!(head.ty, wasm_chord::quant::GgmlType::Q8_0);
+    // One matrix entry for the tied table, 7 per layer.
+    assert_eq!(g.matrices.len(), 1 + 7 * 18);
     // Default session: 4096 positions, 3 full layers + 15 rings of 512 + 64 - 1 slots, f16.
     let s = Session::new(Arc::clone(model), &SessionOptions::default()).unwrap();
     assert_eq!(s.n_ctx(), 4096);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use engine_support::synthetic_models;
 use engine_support::Tiny;
-use wasm_chord::gpu::session::{Evaluated, Want};
+use wasm_chord::engine::{Produce, Produced};
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::sampler::argmax;
@@ -37,8 +37,8 @@ fn cpu_rounding() -> GpuOptions {
 }
 
 fn logits(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<f32> {
-    match gpu.block_on(s.eval(tokens, Want::Logits)).unwrap() {
-        Evaluated::Logits(l) => l,
+    match gpu.block_on(s.eval(tokens, Produce::Logits)).unwrap() {
+        Produced::Logits(l) => l,
         other => panic!("expected logits, got {other:?}"),
     }
 }
@@ -244,8 +244,8 @@ fn gemma() -> Arc<Model> {
 }
 
 fn argmax_all(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<u32> {
-    match gpu.block_on(s.eval(tokens, Want::ArgmaxAll)).unwrap() {
-        Evaluated::Tokens(t) => t,
+    match gpu.block_on(s.eval(tokens, Produce::GreedyEvery)).unwrap() {
+        Produced::Tokens(t) => t,
         other => panic!("expected tokens, got {other:?}"),
     }
 }
@@ -276,10 +276,10 @@ fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
         gs.clear();
         cs.clear();
         let mut gpu_top = vec![match g
-            .block_on(gs.eval(&case.prompt_tokens, Want::Argmax))
+            .block_on(gs.eval(&case.prompt_tokens, Produce::Greedy))
             .unwrap()
         {
-            Evaluated::Tokens(t) => t[0],
+            Produced::Tokens(t) => t[0],
             other => panic!("{other:?}"),
         }];
         gpu_top.extend(argmax_all(&g, &mut gs, &case.greedy_tokens[..steps - 1]));
@@ -330,7 +330,7 @@ fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
 /// sampled tokens coincide.
 #[test]
 fn generation_loop_matches_cpu() {
-    use wasm_chord::engine::{generate, GenerateOptions, Generation, SamplingNeeds, Step};
+    use wasm_chord::engine::{generate, GenerateOptions, Generation, Produce, Step};
     use wasm_chord::sampler::SamplerConfig;
     use wasm_chord::tokenizer::Tokenizer;
     let tiny = Tiny::gemma3();
@@ -366,12 +366,12 @@ fn generation_loop_matches_cpu() {
     assert!(n_eog >= 1);
     // (sampler, ignore EOS, what the GPU reads back)
     let cases = [
-        (greedy.clone(), false, SamplingNeeds::Greedy),
-        (greedy, true, SamplingNeeds::TopK(n_eog + 1)),
-        (top_k.clone(), false, SamplingNeeds::TopK(40)),
-        (top_k, true, SamplingNeeds::TopK(40 + n_eog)),
-        (top_p, false, SamplingNeeds::Logits),
-        (penalty, false, SamplingNeeds::Logits),
+        (greedy.clone(), false, Produce::Greedy),
+        (greedy, true, Produce::TopK(n_eog + 1)),
+        (top_k.clone(), false, Produce::TopK(40)),
+        (top_k, true, Produce::TopK(40 + n_eog)),
+        (top_p, false, Produce::Logits),
+        (penalty, false, Produce::Logits),
     ];
     for (sampler, ignore_eos, needs) in cases {
         let gopts = GenerateOptions {
@@ -382,11 +382,10 @@ fn generation_loop_matches_cpu() {
         };
         let want = generate(&mut cs, &tok, &prompt, &gopts, |_| true).unwrap();
         let mut gen = Generation::start(&mut gs, prompt.clone(), gopts).unwrap();
-        assert_eq!(gen.sampling_needs(&tok), needs);
+        assert_eq!(gen.produce(&tok), needs);
         let got = loop {
             if let Some(plan) = gen.next_eval(gs.n_batch()) {
-                g.block_on(gs.prepare(plan, gen.sampling_needs(&tok)))
-                    .unwrap();
+                g.block_on(gs.prepare(plan, gen.produce(&tok))).unwrap();
             }
             if let Step::Finished(r) = gen.step(&mut gs, &tok).unwrap() {
                 break r;

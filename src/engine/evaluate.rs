@@ -5,6 +5,33 @@
 use crate::error::Result;
 use crate::model::Session;
 
+/// What an evaluation must produce about its last position (or, for teacher forcing, about
+/// every position): the one vocabulary of "what a pass must produce" for every evaluator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Produce {
+    /// Nothing (a prompt chunk before the last).
+    Nothing,
+    /// The greedy token.
+    Greedy,
+    /// The `k` largest logits (top-k sampling, or greedy with banned tokens).
+    TopK(usize),
+    /// Every logit (penalties, top-p/min-p without top-k).
+    Logits,
+    /// Every position's greedy token (teacher forcing).
+    GreedyEvery,
+}
+
+/// What an evaluation produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Produced {
+    Nothing,
+    /// Greedy tokens: the last position's, or every position's.
+    Tokens(Vec<u32>),
+    Logits(Vec<f32>),
+    /// (logit, token id), largest first.
+    TopK(Vec<(f32, u32)>),
+}
+
 pub trait Evaluate {
     /// Positions the cache holds.
     fn n_ctx(&self) -> usize;

@@ -3,7 +3,7 @@
 //! yields to the event loop so aborts and rendering get a turn) drive it step by step;
 //! [`super::generate`] is the same machine run to the end.
 
-use super::evaluate::Evaluate;
+use super::evaluate::{Evaluate, Produce};
 use super::{
     time, FinishReason, GenerateOptions, GenerateResult, StopMatcher, Timings, Utf8Stream,
 };
@@ -14,19 +14,11 @@ use crate::tokenizer::Tokenizer;
 /// The evaluation the next [`Generation::step`] will ask for (so an asynchronous evaluator
 /// can do it beforehand).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlannedEval {
+pub enum NextEval {
     /// A chunk of the prompt; `last`: the final one, whose logits are sampled next.
     Prefill { tokens: Vec<u32>, last: bool },
     /// The previously generated token.
     Decode(u32),
-}
-
-/// See [`Generation::sampling_needs`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplingNeeds {
-    Greedy,
-    TopK(usize),
-    Logits,
 }
 
 /// What one step did.
@@ -85,15 +77,19 @@ impl Generation {
         for &t in &prompt {
             sampler.accept(t);
         }
-        // Reuse the longest common prefix, but always evaluate at least the last prompt
-        // token: logits are not kept between calls.
+        // Reuse the longest common prefix (unless asked not to), but always evaluate at least
+        // the last prompt token: logits are not kept between calls.
         let common = session
             .tokens()
             .iter()
             .zip(&prompt)
             .take_while(|(a, b)| a == b)
             .count();
-        let keep = common.min(prompt.len() - 1);
+        let keep = if opts.reuse_cache {
+            common.min(prompt.len() - 1)
+        } else {
+            0
+        };
         let reused = if session.rewind(keep) { keep } else { 0 };
         if reused == 0 {
             session.clear();
@@ -130,16 +126,14 @@ impl Generation {
         self.result.is_some()
     }
 
-    /// Does one bounded piece of work. An error leaves the generation finished with it
-    /// reported once; the session stays usable (its cache is cleared on the next start).
     /// The evaluation the next step performs, if any (`n_batch`: the evaluator's chunk size).
-    pub fn next_eval(&self, n_batch: usize) -> Option<PlannedEval> {
+    pub fn next_eval(&self, n_batch: usize) -> Option<NextEval> {
         if self.result.is_some() || self.abort {
             return None;
         }
         if self.prefilled < self.prompt.len() {
             let end = (self.prefilled + n_batch.max(1)).min(self.prompt.len());
-            return Some(PlannedEval::Prefill {
+            return Some(NextEval::Prefill {
                 tokens: self.prompt[self.prefilled..end].to_vec(),
                 last: end == self.prompt.len(),
             });
@@ -147,14 +141,14 @@ impl Generation {
         if self.opts.max_tokens == 0 {
             return None;
         }
-        self.pending.map(PlannedEval::Decode)
+        self.pending.map(NextEval::Decode)
     }
 
     /// What sampling the next token needs from the evaluator: the greedy token alone, or
     /// the `k` largest logits (top-k sampling, or greedy with end-of-generation tokens banned:
     /// the best `k` include the best allowed one), or all of them (penalties, top-p/min-p
     /// without top-k).
-    pub fn sampling_needs(&self, tokenizer: &Tokenizer) -> SamplingNeeds {
+    pub fn produce(&self, tokenizer: &Tokenizer) -> Produce {
         let c = self.sampler.config();
         let banned = if self.opts.ignore_eos {
             tokenizer.eog_ids().len()
@@ -162,20 +156,22 @@ impl Generation {
             0
         };
         if c.has_penalties() {
-            SamplingNeeds::Logits
+            Produce::Logits
         } else if c.is_greedy() {
             if banned == 0 {
-                SamplingNeeds::Greedy
+                Produce::Greedy
             } else {
-                SamplingNeeds::TopK(banned + 1)
+                Produce::TopK(banned + 1)
             }
         } else if c.top_k > 0 {
-            SamplingNeeds::TopK(c.top_k + banned)
+            Produce::TopK(c.top_k + banned)
         } else {
-            SamplingNeeds::Logits
+            Produce::Logits
         }
     }
 
+    /// Does one bounded piece of work. An error leaves the generation finished with it
+    /// reported once; the session stays usable (its cache is cleared on the next start).
     pub fn step(&mut self, session: &mut impl Evaluate, tokenizer: &Tokenizer) -> Result<Step> {
         if let Some(r) = &self.result {
             return Ok(Step::Finished(r.clone()));
@@ -231,7 +227,7 @@ impl Generation {
                 self.sampler.sample(logits)?
             }
             // The evaluator computed only the greedy token, which it does when
-            // `sampling_needs()` said that is enough.
+            // `produce()` said that is enough.
             None => greedy.ok_or(Error::NoCandidates { n_vocab: 0 })?,
         };
         self.sampler.accept(token);

@@ -3,27 +3,29 @@
 //! end-of-generation tokens and a token budget.
 //!
 //! [`generate`] works on a [`Session`] and a [`Tokenizer`]; [`Engine`] bundles a model, its
-//! tokenizer and one session for callers (the JS wrapper, the `generate` example) that want a
-//! single object.
+//! tokenizer, the CPU session and optionally a WebGPU session, with the choice between them
+//! and the fallback to the CPU (the JS wrapper and the native examples use it).
 
+mod backend;
 pub mod evaluate;
 pub mod generation;
 pub mod stop;
 pub mod text;
 pub mod time;
 
-use std::sync::Arc;
-
-pub use evaluate::Evaluate;
-pub use generation::{Generation, PlannedEval, SamplingNeeds, Step};
+pub use backend::{BackendKind, Engine, EngineOptions, GpuJob, GpuJobDone, WebGpuRequest};
+pub use evaluate::{Evaluate, Produce, Produced};
+pub use generation::{Generation, NextEval, Step};
 pub use stop::{StopMatcher, StopStep};
 pub use text::Utf8Stream;
 
 use crate::error::Result;
-use crate::gguf::LoadedGguf;
-use crate::model::{Model, ModelOptions, Session, SessionOptions};
+use crate::model::Session;
 use crate::sampler::SamplerConfig;
 use crate::tokenizer::Tokenizer;
+
+/// Tokens generated when the caller sets no budget.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
 
 /// How to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,15 +38,20 @@ pub struct GenerateOptions {
     /// Never generate end-of-generation tokens (llama.cpp `--ignore-eos`: their logits are
     /// set to −∞).
     pub ignore_eos: bool,
+    /// Keep the keys and values of the longest prefix this prompt shares with the tokens
+    /// already in the cache (a chat that grows, a retry) and prefill only the rest; false
+    /// prefills the whole prompt (a cold prefill, e.g. to measure it).
+    pub reuse_cache: bool,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
         GenerateOptions {
             sampler: SamplerConfig::default(),
-            max_tokens: 128,
+            max_tokens: DEFAULT_MAX_TOKENS,
             stop: Vec::new(),
             ignore_eos: false,
+            reuse_cache: true,
         }
     }
 }
@@ -153,84 +160,42 @@ pub fn generate(
     let mut g = Generation::start(session, prompt.to_vec(), opts.clone())?;
     let mut n_generated = 0;
     loop {
-        match g.step(session, tokenizer)? {
-            Step::Prefill { .. } => {}
-            Step::Token { token, text } => {
-                n_generated += 1;
-                let go_on = on_token(TokenEvent {
-                    token,
-                    text: &text,
-                    n_generated,
-                });
-                if !go_on {
-                    g.abort();
-                }
-            }
-            Step::Finished(result) => return Ok(result),
+        match deliver(g.step(session, tokenizer)?, &mut n_generated, &mut on_token) {
+            Flow::Next => {}
+            Flow::Abort => g.abort(),
+            Flow::Done(r) => return Ok(r),
         }
     }
 }
 
-/// Options for [`Engine::load`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EngineOptions {
-    pub model: ModelOptions,
-    pub session: SessionOptions,
+/// What a generate loop does after a step.
+enum Flow {
+    Next,
+    Abort,
+    Done(GenerateResult),
 }
 
-/// A model, its tokenizer and one session.
-#[derive(Debug)]
-pub struct Engine {
-    tokenizer: Arc<Tokenizer>,
-    session: Session,
-}
-
-impl Engine {
-    /// Validates the model, builds its tokenizer from the metadata and allocates a session.
-    pub fn load(gguf: LoadedGguf, opts: &EngineOptions) -> Result<Engine> {
-        let tokenizer = Tokenizer::from_metadata(gguf.metadata())?;
-        let model = Arc::new(Model::load(gguf, &opts.model)?);
-        Engine::from_parts(model, Arc::new(tokenizer), &opts.session)
-    }
-
-    pub fn from_parts(
-        model: Arc<Model>,
-        tokenizer: Arc<Tokenizer>,
-        opts: &SessionOptions,
-    ) -> Result<Engine> {
-        let session = Session::new(model, opts)?;
-        Ok(Engine { tokenizer, session })
-    }
-
-    pub fn model(&self) -> &Arc<Model> {
-        self.session.model()
-    }
-
-    pub fn tokenizer(&self) -> &Arc<Tokenizer> {
-        &self.tokenizer
-    }
-
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    pub fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
-    }
-
-    /// Tokenizes a prompt as llama.cpp does by default: BOS/EOS as the metadata asks, and
-    /// special-token text (`<start_of_turn>`) parsed into those tokens.
-    pub fn tokenize(&self, text: &str) -> Vec<u32> {
-        self.tokenizer.encode(text, true, true)
-    }
-
-    /// [`generate`] with this engine's session and tokenizer.
-    pub fn generate(
-        &mut self,
-        prompt: &[u32],
-        opts: &GenerateOptions,
-        on_token: impl FnMut(TokenEvent<'_>) -> bool,
-    ) -> Result<GenerateResult> {
-        generate(&mut self.session, &self.tokenizer, prompt, opts, on_token)
+/// Hands a token step to `on_token` (counting it).
+fn deliver(
+    step: Step,
+    n_generated: &mut usize,
+    on_token: &mut impl FnMut(TokenEvent<'_>) -> bool,
+) -> Flow {
+    match step {
+        Step::Prefill { .. } => Flow::Next,
+        Step::Token { token, text } => {
+            *n_generated += 1;
+            let go_on = on_token(TokenEvent {
+                token,
+                text: &text,
+                n_generated: *n_generated,
+            });
+            if go_on {
+                Flow::Next
+            } else {
+                Flow::Abort
+            }
+        }
+        Step::Finished(result) => Flow::Done(result),
     }
 }

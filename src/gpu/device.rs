@@ -193,7 +193,7 @@ impl Gpu {
     }
 
     /// Destroys the device, as a driver reset or a GPU process crash would (tests and the
-    /// `loseDevice` debugging hook use it to exercise recovery).
+    /// `_simulateDeviceLoss` test hook use it to exercise recovery).
     pub fn simulate_loss(&self) {
         self.device.destroy();
         // Native wgpu reports the loss from `poll`; make it visible right away everywhere.
@@ -247,6 +247,12 @@ impl Gpu {
     pub fn new_blocking(opts: &GpuOptions) -> Result<Gpu> {
         block_on(Gpu::new(opts), None)
     }
+}
+
+/// Natively: runs a future that needs no device polling (opening an adapter) to completion.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn wait<F: core::future::Future>(fut: F) -> F::Output {
+    block_on(fut, None)
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -12,10 +12,12 @@
 //! * [`tensor`]: weights uploaded once in their GGUF block layout, split by rows when larger
 //!   than a storage binding may be;
 //! * [`ops`]: the kernels as typed calls;
-//! * [`session`]: the llama / gemma3 forward pass over a GPU KV cache.
+//! * [`exec`]: the executor of the model's graph (one [`Batch`] per chunk);
+//! * [`session`]: a sequence over a GPU KV cache, evaluated by the executor.
 
 pub mod batch;
 pub mod device;
+mod exec;
 pub mod ops;
 pub mod session;
 pub mod shaders;

@@ -370,12 +370,40 @@ pub fn add(
     y_off: usize,
     n: usize,
 ) -> Result<()> {
-    check("add: input", x, x_off + n)?;
+    add_periodic(b, x, x_off, n, y, y_off, n)
+}
+
+/// `y[y_off + i] += bias[b_off + i % len]` for `n` values: a bias added to every row of `len`.
+pub fn add_rows(
+    b: &mut Batch,
+    bias: &GpuBuffer,
+    b_off: usize,
+    len: usize,
+    y: &GpuBuffer,
+    y_off: usize,
+    n: usize,
+) -> Result<()> {
+    add_periodic(b, bias, b_off, len, y, y_off, n)
+}
+
+fn add_periodic(
+    b: &mut Batch,
+    x: &GpuBuffer,
+    x_off: usize,
+    period: usize,
+    y: &GpuBuffer,
+    y_off: usize,
+    n: usize,
+) -> Result<()> {
+    check("add: input", x, x_off + period.min(n))?;
     check("add: output", y, y_off + n)?;
+    if period == 0 {
+        return Ok(());
+    }
     let pipeline = b
         .gpu()
         .pipeline("add", || shaders::plain(shaders::ADD, &[]));
-    let params = [n as u32, x_off as u32, y_off as u32, 0];
+    let params = [n as u32, x_off as u32, y_off as u32, period as u32];
     b.dispatch(
         pipeline,
         &params,
@@ -385,12 +413,19 @@ pub fn add(
     Ok(())
 }
 
-/// Gated activation of the FFN: `gate = act(gate) · up` on the first `n` values.
-pub fn glu(b: &mut Batch, gate: &GpuBuffer, up: &GpuBuffer, n: usize, gelu: bool) -> Result<()> {
-    check("glu: gate", gate, n)?;
-    check("glu: up", up, n)?;
+/// Gated activation of the FFN: `gate = act(gate) · up` on `n` values from `off` of both.
+pub fn glu(
+    b: &mut Batch,
+    gate: &GpuBuffer,
+    up: &GpuBuffer,
+    off: usize,
+    n: usize,
+    gelu: bool,
+) -> Result<()> {
+    check("glu: gate", gate, off + n)?;
+    check("glu: up", up, off + n)?;
     let pipeline = b.gpu().pipeline("glu", || shaders::with_f16(shaders::GLU));
-    let params = [n as u32, if gelu { 0 } else { 1 }, 0, 0];
+    let params = [n as u32, if gelu { 0 } else { 1 }, off as u32, 0];
     b.dispatch(
         pipeline,
         &params,
@@ -411,6 +446,8 @@ pub struct AttnDims {
     pub window: usize,
     /// Multiplies every q·k.
     pub kq_scale: f32,
+    /// `c · tanh(score / c)` on every scaled score (0: none).
+    pub softcap: f32,
 }
 
 /// Stores `n` tokens' keys and values (rows of `k`, `v`) at positions `p0..` of the f16
@@ -484,6 +521,10 @@ pub fn attention(
         d.window as u32,
         0,
         f(d.kq_scale),
+        f(d.softcap),
+        0,
+        0,
+        0,
     ];
     b.dispatch(
         sp,

@@ -23,6 +23,8 @@ pub(crate) struct AttnShape {
     pub head_dim_v: usize,
     /// Multiplies every `q·k` (Llama: 1/√head_dim; Gemma: 1, its queries are pre-scaled).
     pub kq_scale: f32,
+    /// `c · tanh(score / c)` on every scaled score when set (Gemma 2).
+    pub softcap: Option<f32>,
 }
 
 /// Buffers reused across calls (sized for `n_batch` queries; grown if ever needed).
@@ -140,7 +142,10 @@ pub(crate) fn attention(
                     let mut mx = f32::NEG_INFINITY;
                     for pos in a..b {
                         let k = &scr.kt[(pos - j0) * hd4..(pos - j0 + 1) * hd4];
-                        let sc = lanes::dot(qh, k) * s.kq_scale;
+                        let mut sc = lanes::dot(qh, k) * s.kq_scale;
+                        if let Some(c) = s.softcap {
+                            sc = c * (sc / c).tanh();
+                        }
                         scr.scores[pos - a] = sc;
                         mx = mx.max(sc);
                     }

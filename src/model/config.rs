@@ -74,8 +74,11 @@ pub struct ModelConfig {
     pub sliding_window: Option<usize>,
     /// Per layer: true when the layer uses the sliding window.
     pub swa_layers: Vec<bool>,
-    /// Multiplies the queries before attention (Gemma: 1/√head_dim, applied to Q itself).
+    /// Multiplies the attention scores: 1/√head_dim (Gemma 3 27B: 1/√(n_embd/n_head)).
     pub attn_scale: f32,
+    /// Apply `attn_scale` to the queries themselves, before their f16 rounding (Gemma, as
+    /// llama.cpp's graph does), rather than to the scores (Llama).
+    pub scale_queries: bool,
     /// Multiplies the embedding rows (Gemma: √n_embd).
     pub embed_scale: Option<f32>,
     /// `c · tanh(logit / c)` on the output when set.
@@ -211,6 +214,7 @@ impl ModelConfig {
             sliding_window: None,
             swa_layers: vec![false; n_layer],
             attn_scale: 1.0 / (head_dim as f32).sqrt(),
+            scale_queries: false,
             embed_scale: None,
             final_logit_softcap: None,
             ffn_act: FfnActivation::Silu,
@@ -221,6 +225,7 @@ impl ModelConfig {
             cfg.rope_neox = true;
             cfg.ffn_act = FfnActivation::GeluTanh;
             cfg.qk_norm = true;
+            cfg.scale_queries = true;
             cfg.post_norms = true;
             cfg.embed_scale = Some((n_embd as f32).sqrt());
             // llama.cpp: 1/√(n_embd/n_head) only for the 27B (62 layers), else 1/√head_dim.

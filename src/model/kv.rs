@@ -123,10 +123,7 @@ impl KvCache {
     ) -> Result<KvCache> {
         let mut layers = Vec::with_capacity(windows.len());
         for &window in windows {
-            let slots = match window {
-                Some(w) => n_ctx.min(w.saturating_add(batch).saturating_sub(1)),
-                None => n_ctx,
-            };
+            let slots = slots(n_ctx, batch, window);
             layers.push(LayerKv {
                 k: KvStore::new(ty, elements(slots, k_dim)?, "KV cache keys")?,
                 v: KvStore::new(ty, elements(slots, v_dim)?, "KV cache values")?,
@@ -164,6 +161,15 @@ impl KvCache {
                     keep == 0 || needed >= oldest_kept
                 }
             })
+    }
+}
+
+/// Positions a layer's cache holds: every one, or with a sliding window `w` a ring of
+/// `w + batch - 1` (a chunk of `batch` queries reaches `w - 1` keys back from its first).
+pub fn slots(n_ctx: usize, batch: usize, window: Option<usize>) -> usize {
+    match window {
+        Some(w) => n_ctx.min(w.saturating_add(batch).saturating_sub(1)),
+        None => n_ctx,
     }
 }
 

@@ -7,14 +7,14 @@ use super::{js_error, memory_bytes, WasmModel};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, GgufStream, StreamStatus};
+use crate::model::kv::slots;
+use crate::model::options::{default_ctx, DEFAULT_BATCH};
 use crate::model::{ModelConfig, SessionOptions};
 
 /// wasm32 linear memory cannot exceed 4 GiB.
 const WASM32_MAX_BYTES: u64 = 4 << 30;
 /// Activations, logits and tokenizer tables beyond the weights and KV cache (generous).
 const SCRATCH_BYTES: u64 = 96 << 20;
-/// The default context when the caller gives none (the model's own, capped).
-const DEFAULT_MAX_CTX: u64 = 4096;
 
 #[wasm_bindgen]
 pub struct WasmLoader {
@@ -120,19 +120,13 @@ fn check_fits(h: &GgufHeader, file_len: u64, context_length: Option<usize>) -> R
     let Ok(c) = ModelConfig::from_metadata(&h.metadata, n_vocab) else {
         return Ok(());
     };
-    let n_ctx = context_length
-        .map(|n| n as u64)
-        .unwrap_or_else(|| (c.n_ctx_train as u64).min(DEFAULT_MAX_CTX));
+    let n_ctx = default_ctx(context_length.unwrap_or(0), c.n_ctx_train) as u64;
+    // The session's own cache layout (f16 keys and values, rings for windowed layers).
     let kv = |n_ctx: u64| -> u64 {
-        let batch = 64u64;
         (0..c.n_layer)
             .map(|il| {
-                let slots = match c.window(il) {
-                    Some(w) => n_ctx.min(w as u64 + batch - 1),
-                    None => n_ctx,
-                };
-                // f16 keys and values.
-                slots * (c.k_dim() + c.v_dim()) as u64 * 2
+                let n = slots(n_ctx as usize, DEFAULT_BATCH, c.window(il)) as u64;
+                n * (c.k_dim() + c.v_dim()) as u64 * 2
             })
             .sum()
     };

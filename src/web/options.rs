@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::engine::GenerateOptions;
+use crate::engine::{GenerateOptions, DEFAULT_MAX_TOKENS};
 use crate::error::{Error, Result};
 use crate::sampler::SamplerConfig;
 
@@ -24,10 +24,8 @@ pub struct JsGenerateOptions {
     pub ignore_eos: Option<bool>,
     pub add_special: Option<bool>,
     pub parse_special: Option<bool>,
+    pub reuse_cache: Option<bool>,
 }
-
-/// Default budget when `maxTokens` is not given.
-pub const DEFAULT_MAX_TOKENS: usize = 256;
 
 fn count(name: &'static str, v: Option<f64>, default: usize) -> Result<usize> {
     match v {
@@ -78,6 +76,7 @@ impl JsGenerateOptions {
                 .filter(|s| !s.is_empty())
                 .collect(),
             ignore_eos: self.ignore_eos.unwrap_or(false),
+            reuse_cache: self.reuse_cache.unwrap_or(true),
         })
     }
 }

@@ -108,7 +108,10 @@ pub async fn glu_matches_cpu(gpu: &Gpu) {
         let gb = GpuBuffer::from_f32(gpu, &gate, "gate").unwrap();
         let ub = GpuBuffer::from_f32(gpu, &up, "up").unwrap();
         let mut b = Batch::new(gpu);
-        ops::glu(&mut b, &gb, &ub, n, gelu).unwrap();
+        // Two calls meeting at an odd offset: `off` moves both inputs.
+        let half = n / 2 + 1;
+        ops::glu(&mut b, &gb, &ub, 0, half, gelu).unwrap();
+        ops::glu(&mut b, &gb, &ub, half, n - half, gelu).unwrap();
         let got = read_f32(gpu, b, &gb, n).await;
         let e = max_rel(&got, &want);
         // GELU: the f16 rounding of a tanh that differs in its last bit can move a value by
@@ -149,15 +152,35 @@ pub async fn f16_rounding_matches_cpu(gpu: &Gpu) {
     }
 }
 
-/// Causal GQA attention with a sliding window over an f16 cache, against an f64 reference
-/// computed from the same f16-rounded keys and values.
+/// A bias added to every row (`add_rows`), against the CPU sum.
+pub async fn bias_rows_match_cpu(gpu: &Gpu) {
+    let mut rng = Rng::new(13);
+    let (rows, len, at) = (5, 24, 7);
+    let y = rand_vec(&mut rng, 3 + rows * len, 2.0);
+    let bias = rand_vec(&mut rng, at + len, 2.0);
+    let mut want = y.clone();
+    for r in 0..rows {
+        for i in 0..len {
+            want[3 + r * len + i] += bias[at + i];
+        }
+    }
+    let yb = GpuBuffer::from_f32(gpu, &y, "y").unwrap();
+    let bb = GpuBuffer::from_f32(gpu, &bias, "bias").unwrap();
+    let mut b = Batch::new(gpu);
+    ops::add_rows(&mut b, &bb, at, len, &yb, 3, rows * len).unwrap();
+    let got = read_f32(gpu, b, &yb, y.len()).await;
+    assert_eq!(got, want);
+}
+
+/// Causal GQA attention with a sliding window (and with a score soft-cap) over an f16 cache,
+/// against an f64 reference computed from the same f16-rounded keys and values.
 pub async fn attention_matches_reference(gpu: &Gpu) {
     let mut rng = Rng::new(10);
     let (n_head, n_head_kv, hd) = (4, 2, 32);
     let group = n_head / n_head_kv;
     let (p0, n) = (9, 6);
     let n_kv = p0 + n;
-    for window in [0usize, 5] {
+    for (window, softcap) in [(0usize, 0.0f32), (5, 0.0), (0, 1.5)] {
         let d = AttnDims {
             n_head,
             n_head_kv,
@@ -165,6 +188,7 @@ pub async fn attention_matches_reference(gpu: &Gpu) {
             head_dim_v: hd,
             window,
             kq_scale: 0.3,
+            softcap,
         };
         let kd = n_head_kv * hd;
         let keys = rand_vec(&mut rng, n_kv * kd, 1.0);
@@ -197,11 +221,16 @@ pub async fn attention_matches_reference(gpu: &Gpu) {
                 let sc: Vec<f64> = (first..=pos)
                     .map(|j| {
                         let k = &keys[j * kd + g * hd..][..hd];
-                        0.3 * qh
-                            .iter()
-                            .zip(k)
-                            .map(|(&a, &b)| f64::from(a) * r16(b))
-                            .sum::<f64>()
+                        let s = 0.3
+                            * qh.iter()
+                                .zip(k)
+                                .map(|(&a, &b)| f64::from(a) * r16(b))
+                                .sum::<f64>();
+                        if softcap > 0.0 {
+                            f64::from(softcap) * (s / f64::from(softcap)).tanh()
+                        } else {
+                            s
+                        }
                     })
                     .collect();
                 let m = sc.iter().cloned().fold(f64::MIN, f64::max);
@@ -216,7 +245,10 @@ pub async fn attention_matches_reference(gpu: &Gpu) {
             }
         }
         let e = max_rel(&got, &want);
-        assert!(e < 1e-5, "attention window={window}: {e:e}");
+        assert!(
+            e < 1e-5,
+            "attention window={window} softcap={softcap}: {e:e}"
+        );
     }
 }
 
@@ -366,6 +398,7 @@ macro_rules! gpu_op_tests {
         $runner!(gpu_ops, glu_matches_cpu);
         $runner!(gpu_ops, f16_rounding_matches_cpu);
         $runner!(gpu_ops, attention_matches_reference);
+        $runner!(gpu_ops, bias_rows_match_cpu);
         $runner!(gpu_ops, argmax_matches_cpu);
         $runner!(gpu_ops, embed_matches_cpu);
         $runner!(gpu_ops, activation_rounding_matches_cpu);

@@ -1,0 +1,334 @@
+//! Architectures as descriptions: each builds its [`Graph`] from the model's config and the
+//! GGUF tensors, checking every tensor it names (present, usable type, the shape the metadata
+//! implies; each failure a typed error naming the tensor). Adding an architecture means adding
+//! its hyper-parameters to `config` and, where its block differs, a few lines here — the
+//! executors stay untouched.
+//!
+//! The decoder block is llama.cpp's `llm_build_llama` / `llm_build_gemma3` shape:
+//!
+//! ```text
+//! x = embed(tokens) · embed_scale
+//! per layer:  xn = norm(x); q,k,v = W·xn; [q,k per-head norms]; rope(q,k); att = attention
+//!             o = Wo·att; x += [post-norm](o)
+//!             xn = norm(x); gate,up = W·xn; gate = act(gate)·up; o = Wdown·gate; x += [post-norm](o)
+//! logits = cap(head · norm(x))
+//! ```
+
+use std::collections::HashMap;
+
+use super::config::ModelConfig;
+use super::graph::{Act, AttnLayer, Graph, Heads, MatId, Op, Rope, RopeId, VecId};
+use super::Matrix;
+use crate::error::{Error, Result};
+use crate::gguf::{LoadedGguf, TensorInfo};
+
+/// Builds the forward pass of the model in `gguf` (config already read).
+pub fn build(gguf: &LoadedGguf, c: &ModelConfig) -> Result<Graph> {
+    let mut b = Builder::new(gguf, c);
+    b.refuse_unsupported()?;
+    decoder(&mut b, c)?;
+    Ok(b.graph)
+}
+
+/// The pre-norm decoder shared by the Llama family and Gemma 3; what differs between them is
+/// in the config (`qk_norm`, `post_norms`, `ffn_act`, scales, windows, RoPE bases).
+fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
+    let e = c.n_embd;
+    let table = b.matrix("token_embd.weight", e, c.n_vocab)?;
+    b.op(Op::Embed {
+        table,
+        scale: c.embed_scale.unwrap_or(1.0),
+    });
+    let factors = b.opt_vector("rope_freqs.weight", c.n_rot / 2)?;
+    let rope = |base| Rope {
+        n_rot: c.n_rot,
+        base,
+        freq_scale: c.rope_freq_scale,
+        factors,
+        neox: c.rope_neox,
+    };
+    let rope_global = b.rope(rope(c.rope_base));
+    let rope_swa = b.rope(rope(c.rope_base_swa));
+    // Queries are scaled either themselves (Gemma, before their f16 rounding, as llama.cpp's
+    // graph does) or through the scores (Llama).
+    let (q_scale, kq_scale) = if c.scale_queries {
+        (c.attn_scale, 1.0)
+    } else {
+        (1.0, c.attn_scale)
+    };
+    for il in 0..c.n_layer {
+        let n = |s: &str| format!("blk.{il}.{s}.weight");
+        // ---- attention ----
+        let attn_norm = b.vector(&n("attn_norm"), e)?;
+        b.norm(Act::X, Act::Xn, attn_norm, e);
+        let (wq, wk, wv) = (
+            b.matrix(&n("attn_q"), e, c.q_dim())?,
+            b.matrix(&n("attn_k"), e, c.k_dim())?,
+            b.matrix(&n("attn_v"), e, c.v_dim())?,
+        );
+        b.matmul(wq, Act::Xn, Act::Q);
+        b.matmul(wk, Act::Xn, Act::K);
+        b.matmul(wv, Act::Xn, Act::V);
+        if c.qk_norm {
+            let qn = b.vector(&n("attn_q_norm"), c.head_dim)?;
+            let kn = b.vector(&n("attn_k_norm"), c.head_dim)?;
+            b.norm(Act::Q, Act::Q, qn, c.head_dim);
+            b.norm(Act::K, Act::K, kn, c.head_dim);
+        }
+        let window = c.window(il);
+        let rope = if window.is_some() {
+            rope_swa
+        } else {
+            rope_global
+        };
+        for buf in [Act::Q, Act::K] {
+            b.op(Op::Rope {
+                buf,
+                head_dim: c.head_dim,
+                rope,
+            });
+        }
+        let layer = b.graph.layers.len();
+        b.graph.layers.push(AttnLayer { window });
+        b.op(Op::Attention {
+            layer,
+            q_scale,
+            kq_scale,
+            softcap: None,
+        });
+        if il + 1 == c.n_layer {
+            b.op(Op::KeepOutputRows);
+        }
+        let wo = b.matrix(&n("attn_output"), c.n_head * c.head_dim_v, e)?;
+        b.matmul(wo, Act::Att, Act::O);
+        let post = b.post_norm(&n("post_attention_norm"))?;
+        b.op(Op::Residual { norm: post });
+
+        // ---- feed-forward ----
+        let ffn_norm = b.vector(&n("ffn_norm"), e)?;
+        b.norm(Act::X, Act::Xn, ffn_norm, e);
+        let gate = b.matrix(&n("ffn_gate"), e, c.n_ff)?;
+        let up = b.matrix(&n("ffn_up"), e, c.n_ff)?;
+        b.matmul(gate, Act::Xn, Act::Gate);
+        b.matmul(up, Act::Xn, Act::Up);
+        b.op(Op::Glu { act: c.ffn_act });
+        let down = b.matrix(&n("ffn_down"), c.n_ff, e)?;
+        b.matmul(down, Act::Gate, Act::O);
+        let post = b.post_norm(&n("post_ffw_norm"))?;
+        b.op(Op::Residual { norm: post });
+    }
+    let norm = b.vector("output_norm.weight", e)?;
+    // Without `output.weight` the head is the embedding table (tied).
+    let head = if b.has("output.weight") {
+        b.matrix("output.weight", e, c.n_vocab)?
+    } else {
+        table
+    };
+    b.op(Op::Logits {
+        norm,
+        head,
+        softcap: c.final_logit_softcap,
+    });
+    Ok(())
+}
+
+struct Builder<'a> {
+    gguf: &'a LoadedGguf,
+    c: &'a ModelConfig,
+    graph: Graph,
+    /// Matrices by tensor name, so a tensor named twice is one entry.
+    by_name: HashMap<String, MatId>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(gguf: &'a LoadedGguf, c: &'a ModelConfig) -> Builder<'a> {
+        let mut widths = [0; 9];
+        for a in Act::ALL {
+            widths[a.index()] = match a {
+                Act::X | Act::Xn | Act::O => c.n_embd,
+                Act::Q => c.q_dim(),
+                Act::K => c.k_dim(),
+                Act::V => c.v_dim(),
+                Act::Att => c.n_head * c.head_dim_v,
+                Act::Gate | Act::Up => c.n_ff,
+            };
+        }
+        Builder {
+            gguf,
+            c,
+            graph: Graph {
+                ops: Vec::new(),
+                matrices: Vec::new(),
+                vectors: Vec::new(),
+                ropes: Vec::new(),
+                heads: Heads {
+                    n_head: c.n_head,
+                    n_head_kv: c.n_head_kv,
+                    head_dim: c.head_dim,
+                    head_dim_v: c.head_dim_v,
+                },
+                layers: Vec::new(),
+                widths,
+                n_vocab: c.n_vocab,
+                rms_eps: c.rms_eps,
+            },
+            by_name: HashMap::new(),
+        }
+    }
+
+    /// Features of this graph family that we do not implement must not be silently ignored.
+    fn refuse_unsupported(&self) -> Result<()> {
+        for unsupported in [
+            "blk.0.attn_q.bias",
+            "blk.0.ffn_gate_inp.weight",
+            "blk.0.attn_qkv.weight",
+        ] {
+            if self.has(unsupported) {
+                return Err(Error::UnsupportedModelFeature {
+                    feature: format!("tensor '{unsupported}' (biases, experts or fused QKV)"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, op: Op) {
+        self.graph.ops.push(op);
+    }
+
+    fn norm(&mut self, src: Act, dst: Act, weight: VecId, width: usize) {
+        self.op(Op::RmsNorm {
+            src,
+            dst,
+            weight,
+            width,
+        });
+    }
+
+    fn matmul(&mut self, w: MatId, src: Act, dst: Act) {
+        self.op(Op::MatMul {
+            w,
+            src,
+            dst,
+            bias: None,
+        });
+    }
+
+    fn rope(&mut self, r: Rope) -> RopeId {
+        if let Some(i) = self.graph.ropes.iter().position(|x| *x == r) {
+            return RopeId(i);
+        }
+        self.graph.ropes.push(r);
+        RopeId(self.graph.ropes.len() - 1)
+    }
+
+    /// The norm of a block's output before the residual add, when the config has them.
+    fn post_norm(&mut self, name: &str) -> Result<Option<VecId>> {
+        if self.c.post_norms {
+            self.vector(name, self.c.n_embd).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.gguf.header().tensor_info(name).is_some()
+    }
+
+    fn info(&self, name: &str) -> Result<&'a TensorInfo> {
+        tensor_info(self.gguf, name)
+    }
+
+    fn matrix(&mut self, name: &str, cols: usize, rows: usize) -> Result<MatId> {
+        if let Some(&id) = self.by_name.get(name) {
+            return Ok(id);
+        }
+        let t = self.info(name)?;
+        check_shape(t, &[cols, rows])?;
+        // The matmul kernels multiply every storage type except the activation-only Q8_K;
+        // the K-quant activations need whole 256-element rows, which the block size implies.
+        if t.ty.activation_kind().is_none() {
+            return Err(Error::TensorType {
+                tensor: name.to_owned(),
+                type_name: t.ty.name(),
+                role: "a weight matrix",
+            });
+        }
+        let r = t.abs_range(self.gguf.header().data_start);
+        let range = usize::try_from(r.start).unwrap_or(usize::MAX)
+            ..usize::try_from(r.end).unwrap_or(usize::MAX);
+        if self.gguf.bytes().get(range.clone()).is_none() {
+            // The GGUF reader validated the ranges; this only guards a future change there.
+            return Err(Error::TensorOutOfBounds {
+                tensor: name.to_owned(),
+                start: r.start,
+                end: r.end,
+                file_len: self.gguf.bytes().len() as u64,
+            });
+        }
+        self.graph.matrices.push(Matrix {
+            name: name.to_owned(),
+            ty: t.ty,
+            rows,
+            cols,
+            range,
+        });
+        let id = MatId(self.graph.matrices.len() - 1);
+        self.by_name.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    /// A vector tensor (norm weights, rope factors) of any float or quantized type, as f32.
+    fn vector(&mut self, name: &str, len: usize) -> Result<VecId> {
+        let t = self.info(name)?;
+        check_shape(t, &[len])?;
+        let view = self.gguf.tensor(name).ok_or_else(|| Error::MissingTensor {
+            tensor: name.to_owned(),
+        })?;
+        let mut out = vec![0.0f32; len];
+        crate::quant::dequantize(t.ty, view.bytes, &mut out).map_err(|_| Error::TensorType {
+            tensor: name.to_owned(),
+            type_name: t.ty.name(),
+            role: "a vector of weights",
+        })?;
+        self.graph.vectors.push(out);
+        Ok(VecId(self.graph.vectors.len() - 1))
+    }
+
+    fn opt_vector(&mut self, name: &str, len: usize) -> Result<Option<VecId>> {
+        if self.has(name) {
+            self.vector(name, len).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+pub(super) fn tensor_info<'a>(gguf: &'a LoadedGguf, name: &str) -> Result<&'a TensorInfo> {
+    gguf.header()
+        .tensor_info(name)
+        .ok_or_else(|| Error::MissingTensor {
+            tensor: name.to_owned(),
+        })
+}
+
+/// Drops trailing 1s: writers differ on whether a vector is `[n]` or `[n, 1]`.
+fn squeeze(dims: &[u64]) -> &[u64] {
+    let mut n = dims.len();
+    while n > 1 && dims[n - 1] == 1 {
+        n -= 1;
+    }
+    &dims[..n]
+}
+
+fn check_shape(t: &TensorInfo, expected: &[usize]) -> Result<()> {
+    let exp: Vec<u64> = expected.iter().map(|&d| d as u64).collect();
+    if squeeze(&t.dims) != squeeze(&exp) {
+        return Err(Error::TensorShape {
+            tensor: t.name.clone(),
+            expected: exp,
+            found: t.dims.clone(),
+        });
+    }
+    Ok(())
+}
