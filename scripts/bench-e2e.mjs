@@ -10,6 +10,8 @@
 //   npm run bench:e2e -- --json out.json   # also write every run's raw figures
 //   npm run bench:e2e -- --webgpu          # + a wasm-chord column on the WebGPU backend (whatever
 //                                          #   adapter Chromium offers; here SwiftShader, a software GPU)
+//   npm run bench:e2e -- --baseline DIR    # + a column for another wasm-chord build (a pkg/ directory,
+//                                          #   e.g. one built from an earlier commit) and the ratio to it
 //   options: --gen 64 --prompt 128 --ctx 512 --wait-load 180 (s, wait for loadavg < 1.2)
 //
 // Serves the repository on 127.0.0.1 with COOP/COEP (scripts/lib/serve.mjs), launches a fresh
@@ -55,7 +57,7 @@ method remains the same: look carefully, write down what you see, and test every
 the next observation.`.replace(/\s+/g, ' ');
 
 function parseArgs(argv) {
-  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180, webgpu: false };
+  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180, webgpu: false, baseline: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
@@ -66,9 +68,10 @@ function parseArgs(argv) {
     else if (k === '--verbose' || k === '-v') a.verbose = true;
     else if (k === '--no-native') a.native = false;
     else if (k === '--webgpu') a.webgpu = true;
+    else if (k === '--baseline') a.baseline = next();
     else if (k === '--json') a.json = next();
     else if (k === '--wait-load') a.waitLoad = Number(next());
-    else if (k === '--help' || k === '-h') { console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n')); process.exit(0); }
+    else if (k === '--help' || k === '-h') { console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).join('\n')); process.exit(0); }
     else throw new Error(`unknown argument ${k} (try --help)`);
   }
   return a;
@@ -195,7 +198,7 @@ async function runOne(server, engine, opts, { profile = false } = {}) {
       const m = await import('/scripts/bench/e2e-engines.mjs');
       const env = { isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent, webgpu: await m.webgpuAdapter() };
       const hook = profile ? self.benchHook : undefined;
-      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook, backend: engine.backend ?? 'cpu' }) : await m.runWllama({ ...opts, threads: engine.threads });
+      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook, backend: engine.backend ?? 'cpu', pkg: engine.pkg }) : await m.runWllama({ ...opts, threads: engine.threads });
       return { ...res, env };
     }, { engine, opts, profile });
     const pid = browserPid(tag);
@@ -249,12 +252,16 @@ async function main() {
   clearInterval(keepAlive);
   if (opts.verbose) console.error(`# prompt (${opts.prompt} tokens): ${JSON.stringify(prompt)}`);
   const server = await serve({
-    mounts: { '/': ROOT, '/models/gemma.gguf': MODEL },
+    mounts: { '/': ROOT, '/models/gemma.gguf': MODEL, ...(opts.baseline ? { '/baseline': opts.baseline } : {}) },
     routes: { '/favicon.ico': (req, res) => { res.writeHead(204); res.end(); } },
   });
   const engines = [{ key: 'chord1', name: 'wasm-chord', threads: 1 }, { key: 'wllama1', name: 'wllama', threads: 1 }];
   if (cpus().length >= 2) engines.push({ key: 'wllama2', name: 'wllama', threads: 2 });
   if (opts.webgpu) engines.push({ key: 'chordgpu', name: 'wasm-chord', threads: 1, backend: 'webgpu' });
+  if (opts.baseline) {
+    if (!existsSync(join(opts.baseline, 'index.js'))) throw new Error(`--baseline ${opts.baseline}: no index.js there (a built pkg/ directory)`);
+    engines.push({ key: 'chordbase', name: 'wasm-chord', threads: 1, pkg: '/baseline', label: 'wasm-chord baseline 1t' });
+  }
   const eopts = { modelUrl: '/models/gemma.gguf', prompt, nGen: opts.gen, nCtx: opts.ctx };
   const results = Object.fromEntries(engines.map((e) => [e.key, []]));
   const loads = [];
@@ -314,7 +321,7 @@ async function main() {
     ['peak renderer RSS (MiB)', (r) => r.peakRss / MiB, 0, 'lower'],
   ];
   const fmt = (s, d) => s ? `${s.med.toFixed(d)} (${s.min.toFixed(d)}–${s.max.toFixed(d)})` : 'n/a';
-  const cols = engines.map((e) => (e.backend === 'webgpu' ? `${e.name} WebGPU` : `${e.name} ${e.threads}t`));
+  const cols = engines.map((e) => e.label ?? (e.backend === 'webgpu' ? `${e.name} WebGPU` : `${e.name} ${e.threads}t`));
   const header = ['', ...cols, ...(native ? ['native llama.cpp 1t'] : []), 'wasm-chord / wllama 1t', ...(results.wllama2 ? ['wasm-chord / wllama 2t'] : [])];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => i ? '---:' : '---').join('|')}|`];
   const ratios = {};
@@ -353,6 +360,10 @@ async function main() {
   out.push('');
   out.push(...lines);
   out.push('');
+  if (results.chordbase) {
+    const ratio = (f) => { const a = stat('chord1', f), b = stat('chordbase', f); return a && b ? `${(100 * a.med / b.med).toFixed(1)} %` : 'n/a'; };
+    out.push(`this build vs --baseline ${opts.baseline} (median / median): prefill ${ratio((r) => r.prefill_tps)}, decode ${ratio((r) => r.decode_tps)}, load ${ratio((r) => r.load_ms)}`);
+  }
   if (native?.[1]) out.push(`native llama.cpp (best of ${opts.runs}): 1 thread prefill ${native[1].prefill_tps} / decode ${native[1].decode_tps} tok/s` +
     (native[2] ? `; 2 threads prefill ${native[2].prefill_tps} / decode ${native[2].decode_tps} tok/s` : ''));
   else if (native?.error) out.push(`native llama.cpp: ${native.error}`);

@@ -1,7 +1,7 @@
 // Teacher-forced top-1 agreement between implementations of the same Gemma forward pass, on
 // llama.cpp's fixture (tests/fixtures/oracle/gemma3-270m-q4_k_m.json): llama.cpp itself, our
 // CPU path built natively (scalar reference kernels) and for wasm (SIMD128, run here under
-// Node from pkg/), optionally our WebGPU pass natively (--gpu: wgpu on Vulkan, e.g. lavapipe)
+// Node from target/pkg-test/, the build with the test hooks), optionally our WebGPU pass natively (--gpu: wgpu on Vulkan, e.g. lavapipe)
 // and our native CPU path with one F32 tensor changed by one unit in the last place
 // (--perturb TENSOR). Prints the pairwise agreement over the first 64 positions (the two
 // prompts the tests use) and over all of them, and every disagreement with the CPU path's
@@ -31,8 +31,8 @@ function native(...extra) {
 }
 
 async function wasmCpu() {
-  console.error('compare-top1: the wasm CPU path (pkg/, SIMD128) under Node');
-  const { Model } = await import(pathToFileURL(join(root, 'pkg', 'index.js')).href);
+  console.error('compare-top1: the wasm CPU path (target/pkg-test/, SIMD128, with the test hooks) under Node');
+  const { Model } = await import(pathToFileURL(join(root, 'target', 'pkg-test', 'index.js')).href);
   const m = await Model.load(new Uint8Array(readFileSync(modelPath)), { backend: 'cpu', contextLength: fixture.n_ctx });
   try {
     const res = [];

@@ -38,4 +38,7 @@ CHROMEDRIVER=$(command -v chromedriver) wasm-pack test --headless --chrome --mod
 
 step "npm package (npm run build) and its tests under Node and in headless Chromium"
 node scripts/build.mjs
+# The same package with the test hooks (teacher forcing, simulated device loss) for the tests
+# that need them; pkg/ stays the published build.
+node scripts/build.mjs --profile test
 node --test tests/js/

@@ -16,8 +16,8 @@ export async function webgpuAdapter() {
   } catch { return null; }
 }
 
-export async function runChord({ modelUrl, prompt, nGen, nCtx, hook, backend = 'cpu' }) {
-  const { Model, initWasm, version } = await import('/pkg/index.js');
+export async function runChord({ modelUrl, prompt, nGen, nCtx, hook, backend = 'cpu', pkg = '/pkg' }) {
+  const { Model, initWasm, version } = await import(`${pkg}/index.js`);
   const t0 = performance.now();
   const model = await Model.load(modelUrl, { contextLength: nCtx, backend });
   const tReady = performance.now();

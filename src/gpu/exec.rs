@@ -13,7 +13,7 @@ use super::tensor::{GpuBuffer, GpuMatrix};
 use crate::engine::{Produce, Produced};
 use crate::error::{Error, Result};
 use crate::model::config::FfnActivation;
-use crate::model::graph::{Act, Graph, Op};
+use crate::model::graph::{Act, Graph, Op, VecId};
 use crate::quant::reference::ActivationKind;
 
 /// The graph's weights and buffers on the GPU, indexed as in the [`Graph`].
@@ -87,114 +87,51 @@ pub(crate) fn record(
     p0: usize,
     produce: Produce,
 ) -> Result<Option<usize>> {
-    let eps = g.rms_eps;
-    let mut r0 = 0;
-    let mut held: Held = None;
+    let mut rec = Rec {
+        b,
+        g,
+        r,
+        n,
+        p0,
+        r0: 0,
+        held: None,
+    };
     for op in &g.ops {
         if !matches!(op, Op::MatMul { .. }) {
-            held = None;
+            rec.held = None;
         }
         match *op {
             Op::Embed { table, scale } => {
                 let x = r.act(Act::X);
-                ops::embed(b, &r.matrices[table.0], &r.tokens, n, scale, x, 0)?;
+                ops::embed(rec.b, &r.matrices[table.0], &r.tokens, n, scale, x, 0)?;
             }
             Op::RmsNorm {
                 src,
                 dst,
                 weight,
                 width,
-            } => {
-                // Sub-rows of `width` (per-head norms) are rows of their own.
-                let (sw, per) = (g.width(src), g.width(src) / width);
-                let x = Rows::new(r.act(src), r0 * sw, width);
-                let out = if src == dst {
-                    NormOut::InPlace
-                } else {
-                    NormOut::Into(Rows::new(r.act(dst), r0 * g.width(dst), width))
-                };
-                let w_at = r.vec_at[weight.0];
-                ops::rms_norm(b, x, (n - r0) * per, width, &r.vectors, w_at, eps, out)?;
-            }
-            Op::MatMul { w, src, dst, bias } => {
-                let m = &r.matrices[w.0];
-                let (sw, dw) = (g.width(src), g.width(dst));
-                let y = Rows::new(r.act(dst), r0 * dw, dw);
-                mm(b, m, r.act(src), r0 * sw, n - r0, y, &r.xq, &mut held)?;
-                if let Some(bias) = bias {
-                    let (at, len) = (r.vec_at[bias.0], g.vector(bias).len());
-                    ops::add_rows(b, &r.vectors, at, len, r.act(dst), r0 * dw, (n - r0) * dw)?;
-                }
-            }
+            } => rec.rms_norm(src, dst, weight.0, width)?,
+            Op::MatMul { w, src, dst, bias } => rec.matmul(w.0, src, dst, bias)?,
             Op::Rope {
                 buf,
                 head_dim,
                 rope,
-            } => {
-                let half = g.rope(rope).n_rot / 2;
-                if half == 0 {
-                    continue;
-                }
-                let heads = g.width(buf) / head_dim;
-                let co = r.rope_at[rope.0];
-                let so = co + r.n_batch * half;
-                let neox = g.rope(rope).neox;
-                let x = r.act(buf);
-                ops::rope(b, x, 0, n, heads, head_dim, half, neox, &r.rope, co, so)?;
-            }
+            } => rec.rope(buf, head_dim, rope.0)?,
             Op::Attention {
                 layer,
                 q_scale,
                 kq_scale,
                 softcap,
-            } => {
-                if r0 != 0 {
-                    return Err(Error::UnsupportedModelFeature {
-                        feature: "attention after the output rows were selected".into(),
-                    });
-                }
-                let h = g.heads;
-                let d = AttnDims {
-                    n_head: h.n_head,
-                    n_head_kv: h.n_head_kv,
-                    head_dim: h.head_dim,
-                    head_dim_v: h.head_dim_v,
-                    window: g.layers[layer].window.unwrap_or(0),
-                    kq_scale,
-                    softcap: softcap.unwrap_or(0.0),
-                };
-                let (q, k, v) = (r.act(Act::Q), r.act(Act::K), r.act(Act::V));
-                // The f16 cache meets f16-rounded queries, as on the CPU.
-                ops::scale(b, q, 0, n * g.width(Act::Q), q_scale, true)?;
-                let (kc, vc) = &r.kv[layer];
-                ops::kv_store(b, &d, k, v, n, p0, kc, vc)?;
-                ops::attention(b, &d, q, kc, vc, n, p0, &r.scores, r.act(Act::Att))?;
-            }
-            Op::Residual { norm } => {
-                let e = g.width(Act::X);
-                let (o, x) = (r.act(Act::O), r.act(Act::X));
-                match norm {
-                    Some(w) => ops::rms_norm(
-                        b,
-                        Rows::new(o, r0 * e, e),
-                        n - r0,
-                        e,
-                        &r.vectors,
-                        r.vec_at[w.0],
-                        eps,
-                        NormOut::Add(Rows::new(x, r0 * e, e)),
-                    )?,
-                    None => ops::add(b, o, r0 * e, x, r0 * e, (n - r0) * e)?,
-                }
-            }
+            } => rec.attention(layer, q_scale, kq_scale, softcap.unwrap_or(0.0))?,
+            Op::Residual { norm } => rec.residual(norm.map(|w| w.0))?,
             Op::Glu { act } => {
                 let f = g.width(Act::Gate);
                 let (gate, up) = (r.act(Act::Gate), r.act(Act::Up));
                 let gelu = act == FfnActivation::GeluTanh;
-                ops::glu(b, gate, up, r0 * f, (n - r0) * f, gelu)?;
+                ops::glu(rec.b, gate, up, rec.r0 * f, (n - rec.r0) * f, gelu)?;
             }
             Op::KeepOutputRows => {
-                r0 = if produce == Produce::GreedyEvery {
+                rec.r0 = if produce == Produce::GreedyEvery {
                     0
                 } else {
                     n - 1
@@ -204,10 +141,116 @@ pub(crate) fn record(
                 norm,
                 head,
                 softcap,
-            } => return logits(b, g, r, n, r0, (norm.0, head.0, softcap), produce),
+            } => {
+                let out = (norm.0, head.0, softcap);
+                return logits(rec.b, g, r, n, rec.r0, out, produce);
+            }
         }
     }
     Ok(None)
+}
+
+/// The recording of one pass: rows `r0..n` are live.
+struct Rec<'a, 'b, 'g> {
+    b: &'a mut Batch<'b>,
+    g: &'g Graph,
+    r: &'g Resident,
+    n: usize,
+    p0: usize,
+    r0: usize,
+    held: Held,
+}
+
+impl Rec<'_, '_, '_> {
+    /// RMS norm over sub-rows of `width` (per-head norms make each head a row).
+    fn rms_norm(&mut self, src: Act, dst: Act, weight: usize, width: usize) -> Result<()> {
+        let (g, r) = (self.g, self.r);
+        let (sw, per) = (g.width(src), g.width(src) / width);
+        let x = Rows::new(r.act(src), self.r0 * sw, width);
+        let out = if src == dst {
+            NormOut::InPlace
+        } else {
+            NormOut::Into(Rows::new(r.act(dst), self.r0 * g.width(dst), width))
+        };
+        let rows = (self.n - self.r0) * per;
+        let w_at = r.vec_at[weight];
+        ops::rms_norm(self.b, x, rows, width, &r.vectors, w_at, g.rms_eps, out)
+    }
+
+    fn matmul(&mut self, w: usize, src: Act, dst: Act, bias: Option<VecId>) -> Result<()> {
+        let (g, r, r0, nr) = (self.g, self.r, self.r0, self.n - self.r0);
+        let m = &r.matrices[w];
+        let (sw, dw) = (g.width(src), g.width(dst));
+        let y = Rows::new(r.act(dst), r0 * dw, dw);
+        mm(self.b, m, r.act(src), r0 * sw, nr, y, &r.xq, &mut self.held)?;
+        if let Some(bias) = bias {
+            let (at, len) = (r.vec_at[bias.0], g.vector(bias).len());
+            ops::add_rows(self.b, &r.vectors, at, len, r.act(dst), r0 * dw, nr * dw)?;
+        }
+        Ok(())
+    }
+
+    fn rope(&mut self, buf: Act, head_dim: usize, rope: usize) -> Result<()> {
+        let (g, r) = (self.g, self.r);
+        let spec = &g.ropes[rope];
+        let half = spec.n_rot / 2;
+        if half == 0 {
+            return Ok(());
+        }
+        let heads = g.width(buf) / head_dim;
+        let co = r.rope_at[rope];
+        let so = co + r.n_batch * half;
+        let x = r.act(buf);
+        let n = self.n;
+        ops::rope(
+            self.b, x, 0, n, heads, head_dim, half, spec.neox, &r.rope, co, so,
+        )
+    }
+
+    /// Stores the chunk's keys and values in the layer's cache, then attends.
+    fn attention(&mut self, layer: usize, q_scale: f32, kq_scale: f32, cap: f32) -> Result<()> {
+        if self.r0 != 0 {
+            return Err(Error::UnsupportedModelFeature {
+                feature: "attention after the output rows were selected".into(),
+            });
+        }
+        let (g, r, n, p0) = (self.g, self.r, self.n, self.p0);
+        let (Some((kc, vc)), Some(l)) = (r.kv.get(layer), g.layers.get(layer)) else {
+            return Err(Error::UnsupportedModelFeature {
+                feature: format!("attention layer {layer} without a cache"),
+            });
+        };
+        let h = g.heads;
+        let d = AttnDims {
+            n_head: h.n_head,
+            n_head_kv: h.n_head_kv,
+            head_dim: h.head_dim,
+            head_dim_v: h.head_dim_v,
+            window: l.window.unwrap_or(0),
+            kq_scale,
+            softcap: cap,
+        };
+        let (q, k, v) = (r.act(Act::Q), r.act(Act::K), r.act(Act::V));
+        // The f16 cache meets f16-rounded queries, as on the CPU.
+        ops::scale(self.b, q, 0, n * g.width(Act::Q), q_scale, true)?;
+        ops::kv_store(self.b, &d, k, v, n, p0, kc, vc)?;
+        ops::attention(self.b, &d, q, kc, vc, n, p0, &r.scores, r.act(Act::Att))
+    }
+
+    /// `X += norm(O)` (fused) or `X += O`.
+    fn residual(&mut self, norm: Option<usize>) -> Result<()> {
+        let (g, r, r0, nr) = (self.g, self.r, self.r0, self.n - self.r0);
+        let e = g.width(Act::X);
+        let (o, x) = (r.act(Act::O), r.act(Act::X));
+        match norm {
+            Some(w) => {
+                let out = NormOut::Add(Rows::new(x, r0 * e, e));
+                let o = Rows::new(o, r0 * e, e);
+                ops::rms_norm(self.b, o, nr, e, &r.vectors, r.vec_at[w], g.rms_eps, out)
+            }
+            None => ops::add(self.b, o, r0 * e, x, r0 * e, nr * e),
+        }
+    }
 }
 
 /// The output norm, head and soft-cap of the live rows, one row at a time into the logits

@@ -55,6 +55,11 @@ export interface GenerateOptions {
   addSpecial?: boolean;
   /** Parse special-token text such as `<start_of_turn>` in the prompt (default true). */
   parseSpecial?: boolean;
+  /**
+   * Keep the KV cache of the longest prefix this prompt shares with the previous call's
+   * tokens and prefill only the rest (default true); false prefills the whole prompt.
+   */
+  reuseCache?: boolean;
   signal?: AbortSignal;
   /** Called for every token; return false to stop after it. */
   onToken?: (text: string, tokenId: number) => boolean | void;
@@ -77,6 +82,8 @@ export interface Timings {
   decodeMs: number;
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
+  /** Prompt tokens whose keys and values were kept from the previous call (not prefilled). */
+  reusedTokens: number;
 }
 
 export interface GenerateResult {
@@ -125,12 +132,6 @@ export class Model {
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Uint32Array;
   detokenize(ids: ArrayLike<number>): string;
   dispose(): void;
-  /** Evaluation hook: the greedy next token after every prefix of `ids` (teacher forcing). */
-  _argmaxAll(ids: ArrayLike<number>): Promise<Uint32Array>;
-  /** Testing hook: destroys the WebGPU device (generation continues on the CPU). */
-  _simulateDeviceLoss(): boolean;
-  /** Benchmark hook: CPU-side figures of the last WebGPU forward pass; undefined on the CPU. */
-  _gpuStats(): { bindGroupsHeld: number; bindGroupsCreated: number; encodeMs: number } | undefined;
 }
 
 /** Initialises the wasm explicitly (optional: Model.load does it), e.g. from a custom URL. */

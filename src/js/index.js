@@ -4,7 +4,7 @@
 // the body into wasm memory chunk by chunk, progress and abort, step-wise generation that
 // yields to the event loop between tokens, and errors with stable codes.
 
-import init, { WasmLoader, version as wasmVersion } from './wasm_chord.js';
+import init, { WasmLoader, WasmModel, version as wasmVersion } from './wasm_chord.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
@@ -302,34 +302,27 @@ export class Model {
     }
   }
 
-  /**
-   * Evaluation hook (teacher forcing): the greedy next token after every prefix of `ids`,
-   * computed on the current backend from an empty cache.
-   * @param {ArrayLike<number>} ids
-   * @returns {Promise<Uint32Array>}
-   */
-  async _argmaxAll(ids) {
-    if (this.#busy) throw new WasmChordError('BUSY', 'this model is already generating; await or abort the running call first');
-    this.#busy = true;
-    try {
-      return await this.#live().argmax_all(Uint32Array.from(ids));
-    } catch (e) { throw fromWasm(e); } finally { this.#busy = false; }
-  }
-
-  /**
-   * Testing hook: destroys the WebGPU device as a driver reset would; the running or next
-   * generation continues on the CPU. Returns false when the model is not on WebGPU.
-   */
-  _simulateDeviceLoss() {
-    return this.#live().simulate_device_loss();
-  }
-
-  /**
-   * Benchmark hook: CPU-side figures of the last WebGPU forward pass
-   * ({bindGroupsHeld, bindGroupsCreated, encodeMs}), or undefined on the CPU backend.
-   */
-  _gpuStats() {
-    return this.#live().gpu_stats();
+  // Test and evaluation hooks, present only in a build with the `test-hooks` cargo feature
+  // (`node scripts/build.mjs --profile test`); the published package has none of them.
+  static {
+    if (typeof WasmModel.prototype.argmax_all === 'function') {
+      Object.defineProperties(Model.prototype, {
+        /** Teacher forcing: the greedy next token after every prefix of `ids`, from an empty cache. */
+        _argmaxAll: {
+          async value(ids) {
+            if (this.#busy) throw new WasmChordError('BUSY', 'this model is already generating; await or abort the running call first');
+            this.#busy = true;
+            try {
+              return await this.#live().argmax_all(Uint32Array.from(ids));
+            } catch (e) { throw fromWasm(e); } finally { this.#busy = false; }
+          },
+        },
+        /** Destroys the WebGPU device as a driver reset would; false when not on WebGPU. */
+        _simulateDeviceLoss: { value() { return this.#live().simulate_device_loss(); } },
+        /** CPU-side figures of the last WebGPU pass ({bindGroupsHeld, bindGroupsCreated, encodeMs}). */
+        _gpuStats: { value() { return this.#live().gpu_stats(); } },
+      });
+    }
   }
 
   /** Frees the model's memory. The object is unusable afterwards. */
@@ -347,7 +340,7 @@ export class Model {
 }
 
 const OPTION_NAMES = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'presencePenalty',
-  'frequencyPenalty', 'repeatLastN', 'seed', 'stop', 'ignoreEos', 'addSpecial', 'parseSpecial'];
+  'frequencyPenalty', 'repeatLastN', 'seed', 'stop', 'ignoreEos', 'addSpecial', 'parseSpecial', 'reuseCache'];
 
 function toWasmOptions(options) {
   const out = {};

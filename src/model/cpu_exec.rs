@@ -158,182 +158,252 @@ pub(crate) fn forward(
     logits: &mut [f32],
 ) -> Result<()> {
     let g = model.graph();
-    let n = tokens.len();
-    let eps = g.rms_eps;
-    // RoPE angles, once per chunk for each rotation.
-    for (i, r) in g.ropes.iter().enumerate() {
-        let half = r.n_rot / 2;
-        let ff = r.factors.map(|v| g.vector(v));
-        for t in 0..n {
-            let at = t * half..(t + 1) * half;
-            ops::rope_angles(
-                p0 + t,
-                r.n_rot,
-                r.base,
-                r.freq_scale,
-                ff,
-                &mut s.cos[i][at.clone()],
-                &mut s.sin[i][at],
-            );
-        }
-    }
-    // The live rows: all of them until `KeepOutputRows`.
-    let mut r0 = 0;
-    let rows_of = |a: Act, r0: usize| r0 * g.width(a)..n * g.width(a);
+    let mut pass = Pass {
+        model,
+        g,
+        s,
+        n: tokens.len(),
+        p0,
+        r0: 0,
+    };
+    pass.rope_tables();
     for op in &g.ops {
         if !matches!(op, Op::MatMul { .. }) {
-            s.input.invalidate();
+            pass.s.input.invalidate();
         }
         match *op {
-            Op::Embed { table, scale } => {
-                let emb = g.matrix(table);
-                let bytes = model.bytes(emb);
-                let (rb, e) = (emb.row_bytes(), g.width(Act::X));
-                for (t, &tok) in tokens.iter().enumerate() {
-                    let row = bytes
-                        .get(tok as usize * rb..(tok as usize + 1) * rb)
-                        .ok_or(Error::InvalidToken {
-                            token: tok,
-                            n_vocab: g.n_vocab,
-                        })?;
-                    let x = &mut s.bufs[Act::X.index()][t * e..(t + 1) * e];
-                    crate::quant::dequantize(emb.ty, row, x)?;
-                    if scale != 1.0 {
-                        ops::scale(x, scale);
-                    }
-                }
-            }
+            Op::Embed { table, scale } => pass.embed(tokens, g.matrix(table), scale)?,
             Op::RmsNorm {
                 src, dst, weight, ..
-            } => {
-                let w = g.vector(weight);
-                if src == dst {
-                    let x = &mut s.bufs[src.index()][rows_of(src, r0)];
-                    ops::rms_norm_rows(x, w, eps);
-                } else {
-                    let (x, y) = two(
-                        &mut s.bufs,
-                        (src, rows_of(src, r0)),
-                        (dst, rows_of(dst, r0)),
-                    )?;
-                    ops::rms_norm_rows_into(x, w, eps, y);
-                }
-            }
+            } => pass.rms_norm(src, dst, g.vector(weight))?,
             Op::MatMul { w, src, dst, bias } => {
-                let m = g.matrix(w);
                 let bias = bias.map(|b| g.vector(b));
-                let (x, y) = two(
-                    &mut s.bufs,
-                    (src, rows_of(src, r0)),
-                    (dst, rows_of(dst, r0)),
-                )?;
-                matmul(model, m, &mut s.input, (src, r0), x, n - r0, bias, y)?;
+                pass.matmul(g.matrix(w), src, dst, bias)?
             }
             Op::Rope {
                 buf,
                 head_dim,
                 rope,
-            } => {
-                let r = g.rope(rope);
-                let (half, width) = (r.n_rot / 2, g.width(buf));
-                let (cos, sin) = (&s.cos[rope.0], &s.sin[rope.0]);
-                for t in r0..n {
-                    let (ct, st) = (
-                        &cos[t * half..(t + 1) * half],
-                        &sin[t * half..(t + 1) * half],
-                    );
-                    let row = &mut s.bufs[buf.index()][t * width..(t + 1) * width];
-                    for head in row.chunks_exact_mut(head_dim) {
-                        ops::rope_head(head, ct, st, r.neox);
-                    }
-                }
-            }
+            } => pass.rope(buf, head_dim, rope.0),
             Op::Attention {
                 layer,
                 q_scale,
                 kq_scale,
                 softcap,
-            } => {
-                if r0 != 0 {
-                    return Err(Error::UnsupportedModelFeature {
-                        feature: "attention after the output rows were selected".into(),
-                    });
-                }
-                let q = &mut s.bufs[Act::Q.index()][..n * g.width(Act::Q)];
-                if q_scale != 1.0 {
-                    ops::scale(q, q_scale);
-                }
-                if kv.ty() == KvType::F16 {
-                    // llama.cpp converts the queries to f16 to multiply them with an f16 cache.
-                    ops::round_to_f16(q);
-                }
-                let (k_dim, v_dim) = (g.k_dim(), g.v_dim());
-                let lkv = &mut kv.layers[layer];
-                let (k, v) = (&s.bufs[Act::K.index()], &s.bufs[Act::V.index()]);
-                for t in 0..n {
-                    let slot = (p0 + t) % lkv.slots;
-                    lkv.k.write(slot * k_dim, &k[t * k_dim..(t + 1) * k_dim]);
-                    lkv.v.write(slot * v_dim, &v[t * v_dim..(t + 1) * v_dim]);
-                }
-                let shape = attn_shape(g, kq_scale, softcap);
-                let (q, att) = two(
-                    &mut s.bufs,
-                    (Act::Q, rows_of(Act::Q, 0)),
-                    (Act::Att, rows_of(Act::Att, 0)),
-                )?;
-                attention(lkv, &shape, q, att, p0, n, &mut s.attn);
-            }
-            Op::Residual { norm } => {
-                if let Some(w) = norm {
-                    // The norm's output is needed only for the add: normalize O in place.
-                    let o = &mut s.bufs[Act::O.index()][rows_of(Act::O, r0)];
-                    ops::rms_norm_rows(o, g.vector(w), eps);
-                }
-                let (o, x) = two(
-                    &mut s.bufs,
-                    (Act::O, rows_of(Act::O, r0)),
-                    (Act::X, rows_of(Act::X, r0)),
-                )?;
-                ops::add_assign(x, o);
-            }
-            Op::Glu { act } => {
-                let (up, gate) = two(
-                    &mut s.bufs,
-                    (Act::Up, rows_of(Act::Up, r0)),
-                    (Act::Gate, rows_of(Act::Gate, r0)),
-                )?;
-                match act {
-                    FfnActivation::GeluTanh => ops::geglu(gate, up),
-                    FfnActivation::Silu => ops::swiglu(gate, up),
-                }
-            }
+            } => pass.attention(kv, layer, q_scale, attn_shape(g, kq_scale, softcap))?,
+            Op::Residual { norm } => pass.residual(norm.map(|w| g.vector(w)))?,
+            Op::Glu { act } => pass.glu(act)?,
             Op::KeepOutputRows => {
-                r0 = if rows == LogitRows::All { 0 } else { n - 1 };
+                pass.r0 = if rows == LogitRows::All {
+                    0
+                } else {
+                    pass.n - 1
+                };
             }
             Op::Logits {
                 norm,
                 head,
                 softcap,
             } => {
-                if rows == LogitRows::None {
-                    continue;
-                }
-                let (x, xn) = two(
-                    &mut s.bufs,
-                    (Act::X, rows_of(Act::X, r0)),
-                    (Act::Xn, rows_of(Act::Xn, r0)),
-                )?;
-                ops::rms_norm_rows_into(x, g.vector(norm), eps, xn);
-                let m = g.matrix(head);
-                let nr = n - r0;
-                // All rows at once need nr × n_vocab contiguous outputs, which `logits` has.
-                let xn = &s.bufs[Act::Xn.index()][rows_of(Act::Xn, r0)];
-                matmul(model, m, &mut s.input, (Act::Xn, r0), xn, nr, None, logits)?;
-                if let Some(cap) = softcap {
-                    ops::softcap(&mut logits[..nr * m.rows], cap);
+                if rows != LogitRows::None {
+                    pass.logits(g.vector(norm), g.matrix(head), softcap, logits)?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// The state of one forward pass: rows `r0..n` are live.
+struct Pass<'a> {
+    model: &'a Model,
+    g: &'a Graph,
+    s: &'a mut Scratch,
+    n: usize,
+    p0: usize,
+    r0: usize,
+}
+
+impl Pass<'_> {
+    /// The live rows of buffer `a`.
+    fn rows(&self, a: Act) -> core::ops::Range<usize> {
+        self.r0 * self.g.width(a)..self.n * self.g.width(a)
+    }
+
+    /// `(src, dst)`: the live rows of two different buffers.
+    fn two(&mut self, src: Act, dst: Act) -> Result<(&[f32], &mut [f32])> {
+        let (rs, rd) = (self.rows(src), self.rows(dst));
+        two(&mut self.s.bufs, (src, rs), (dst, rd))
+    }
+
+    /// RoPE angles, once per chunk for each rotation.
+    fn rope_tables(&mut self) {
+        let g = self.g;
+        for (i, r) in g.ropes.iter().enumerate() {
+            let half = r.n_rot / 2;
+            let ff = r.factors.map(|v| g.vector(v));
+            for t in 0..self.n {
+                let at = t * half..(t + 1) * half;
+                ops::rope_angles(
+                    self.p0 + t,
+                    r.n_rot,
+                    r.base,
+                    r.freq_scale,
+                    ff,
+                    &mut self.s.cos[i][at.clone()],
+                    &mut self.s.sin[i][at],
+                );
+            }
+        }
+    }
+
+    /// Embedding rows, dequantized one at a time (only the rows the tokens name).
+    fn embed(&mut self, tokens: &[u32], emb: &Matrix, scale: f32) -> Result<()> {
+        let bytes = self.model.bytes(emb);
+        let (rb, e) = (emb.row_bytes(), self.g.width(Act::X));
+        for (t, &tok) in tokens.iter().enumerate() {
+            let row = bytes
+                .get(tok as usize * rb..(tok as usize + 1) * rb)
+                .ok_or(Error::InvalidToken {
+                    token: tok,
+                    n_vocab: self.g.n_vocab,
+                })?;
+            let x = &mut self.s.bufs[Act::X.index()][t * e..(t + 1) * e];
+            crate::quant::dequantize(emb.ty, row, x)?;
+            if scale != 1.0 {
+                ops::scale(x, scale);
+            }
+        }
+        Ok(())
+    }
+
+    /// RMS norm over sub-rows of the weight's length (a whole row, or one head).
+    fn rms_norm(&mut self, src: Act, dst: Act, w: &[f32]) -> Result<()> {
+        let eps = self.g.rms_eps;
+        if src == dst {
+            let r = self.rows(src);
+            ops::rms_norm_rows(&mut self.s.bufs[src.index()][r], w, eps);
+        } else {
+            let (x, y) = self.two(src, dst)?;
+            ops::rms_norm_rows_into(x, w, eps, y);
+        }
+        Ok(())
+    }
+
+    fn matmul(&mut self, m: &Matrix, src: Act, dst: Act, bias: Option<&[f32]>) -> Result<()> {
+        let (model, key, nr) = (self.model, (src, self.r0), self.n - self.r0);
+        let (rs, rd) = (self.rows(src), self.rows(dst));
+        let s = &mut *self.s;
+        let (x, y) = two(&mut s.bufs, (src, rs), (dst, rd))?;
+        matmul(model, m, &mut s.input, key, x, nr, bias, y)
+    }
+
+    fn rope(&mut self, buf: Act, head_dim: usize, rope: usize) {
+        let r = &self.g.ropes[rope];
+        let (half, width) = (r.n_rot / 2, self.g.width(buf));
+        let s = &mut *self.s;
+        let (cos, sin) = (&s.cos[rope], &s.sin[rope]);
+        for t in self.r0..self.n {
+            let (ct, st) = (
+                &cos[t * half..(t + 1) * half],
+                &sin[t * half..(t + 1) * half],
+            );
+            let row = &mut s.bufs[buf.index()][t * width..(t + 1) * width];
+            for head in row.chunks_exact_mut(head_dim) {
+                ops::rope_head(head, ct, st, r.neox);
+            }
+        }
+    }
+
+    /// Stores the chunk's keys and values in the layer's cache, then attends.
+    fn attention(
+        &mut self,
+        kv: &mut KvCache,
+        layer: usize,
+        q_scale: f32,
+        shape: AttnShape,
+    ) -> Result<()> {
+        if self.r0 != 0 {
+            return Err(Error::UnsupportedModelFeature {
+                feature: "attention after the output rows were selected".into(),
+            });
+        }
+        let (g, n, p0) = (self.g, self.n, self.p0);
+        let s = &mut *self.s;
+        let q = &mut s.bufs[Act::Q.index()][..n * g.width(Act::Q)];
+        if q_scale != 1.0 {
+            ops::scale(q, q_scale);
+        }
+        if kv.ty() == KvType::F16 {
+            // llama.cpp converts the queries to f16 to multiply them with an f16 cache.
+            ops::round_to_f16(q);
+        }
+        let (k_dim, v_dim) = (g.k_dim(), g.v_dim());
+        let Some(lkv) = kv.layers.get_mut(layer) else {
+            return Err(Error::UnsupportedModelFeature {
+                feature: format!("attention layer {layer} without a cache"),
+            });
+        };
+        let (k, v) = (&s.bufs[Act::K.index()], &s.bufs[Act::V.index()]);
+        for t in 0..n {
+            let slot = (p0 + t) % lkv.slots;
+            lkv.k.write(slot * k_dim, &k[t * k_dim..(t + 1) * k_dim]);
+            lkv.v.write(slot * v_dim, &v[t * v_dim..(t + 1) * v_dim]);
+        }
+        let (rq, ra) = (0..n * g.width(Act::Q), 0..n * g.width(Act::Att));
+        let (q, att) = two(&mut s.bufs, (Act::Q, rq), (Act::Att, ra))?;
+        attention(lkv, &shape, q, att, p0, n, &mut s.attn);
+        Ok(())
+    }
+
+    /// `X += norm(O)` or `X += O`.
+    fn residual(&mut self, norm: Option<&[f32]>) -> Result<()> {
+        if let Some(w) = norm {
+            // The norm's output is needed only for the add: normalize O in place.
+            let r = self.rows(Act::O);
+            ops::rms_norm_rows(&mut self.s.bufs[Act::O.index()][r], w, self.g.rms_eps);
+        }
+        let (o, x) = self.two(Act::O, Act::X)?;
+        ops::add_assign(x, o);
+        Ok(())
+    }
+
+    fn glu(&mut self, act: FfnActivation) -> Result<()> {
+        let (up, gate) = self.two(Act::Up, Act::Gate)?;
+        match act {
+            FfnActivation::GeluTanh => ops::geglu(gate, up),
+            FfnActivation::Silu => ops::swiglu(gate, up),
+        }
+        Ok(())
+    }
+
+    /// Output norm and head of the live rows into `logits` (nr × n_vocab contiguous values).
+    fn logits(
+        &mut self,
+        norm: &[f32],
+        head: &Matrix,
+        softcap: Option<f32>,
+        logits: &mut [f32],
+    ) -> Result<()> {
+        let eps = self.g.rms_eps;
+        let (x, xn) = self.two(Act::X, Act::Xn)?;
+        ops::rms_norm_rows_into(x, norm, eps, xn);
+        let nr = self.n - self.r0;
+        let (model, key, r) = (self.model, (Act::Xn, self.r0), self.rows(Act::Xn));
+        let s = &mut *self.s;
+        matmul(
+            model,
+            head,
+            &mut s.input,
+            key,
+            &s.bufs[Act::Xn.index()][r],
+            nr,
+            None,
+            logits,
+        )?;
+        if let Some(cap) = softcap {
+            ops::softcap(&mut logits[..nr * head.rows], cap);
+        }
+        Ok(())
+    }
 }

@@ -9,6 +9,9 @@ import { serve } from '../../scripts/lib/serve.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const pkgDir = join(root, 'pkg');
+/** The same build with the test hooks (`_argmaxAll`, `_simulateDeviceLoss`, `_gpuStats`). */
+export const testPkgDir = join(root, 'target', 'pkg-test');
+export const testPkgUrl = '/target/pkg-test';
 
 export function gemmaPath() {
   const p = process.env.WASM_CHORD_MODEL ?? join(homedir(), '.cache', 'wasm-chord', 'models', 'gemma-3-270m-q4_k_m.gguf');
@@ -18,6 +21,10 @@ export function gemmaPath() {
 
 export function requirePkg() {
   if (!existsSync(join(pkgDir, 'index.js'))) throw new Error('pkg/ is not built: run `npm run build` first');
+}
+
+export function requireTestPkg() {
+  if (!existsSync(join(testPkgDir, 'index.js'))) throw new Error('target/pkg-test/ is not built: run `node scripts/build.mjs --profile test`');
 }
 
 export const oracle = (name) => JSON.parse(readFileSync(join(root, 'tests', 'fixtures', 'oracle', name), 'utf8'));

@@ -48,6 +48,31 @@ test('loads over fetch with progress phases and reports info', async () => {
   } finally { m.dispose(); }
 });
 
+test('the prompt cache is reused between calls, reported in timings.reusedTokens, and can be turned off', async () => {
+  const expected = robustPrefix(planets, 8);
+  const cold = await gemma.generate(planets.prompt, { maxTokens: 8, reuseCache: false });
+  assert.equal(cold.timings.reusedTokens, 0);
+  // The same prompt again: every prompt token but the last is kept (its logits are not).
+  const warm = await gemma.generate(planets.prompt, { maxTokens: 8 });
+  assert.equal(warm.timings.reusedTokens, planets.prompt_tokens.length - 1);
+  const again = await gemma.generate(planets.prompt, { maxTokens: 8, reuseCache: false });
+  assert.equal(again.timings.reusedTokens, 0);
+  for (const r of [cold, warm, again]) assert.deepEqual(r.tokens, expected);
+});
+
+test('the published package carries no test hooks (wasm exports, JS API, .d.ts)', async () => {
+  assert.equal(gemma._argmaxAll, undefined);
+  assert.equal(gemma._simulateDeviceLoss, undefined);
+  assert.equal(gemma._gpuStats, undefined);
+  const dts = readFileSync(join(pkgDir, 'index.d.ts'), 'utf8') + readFileSync(join(pkgDir, 'wasm_chord.d.ts'), 'utf8');
+  for (const hook of ['_argmaxAll', '_simulateDeviceLoss', '_gpuStats', 'argmax_all', 'simulate_device_loss', 'gpu_stats']) {
+    assert.ok(!dts.includes(hook), `${hook} in the published .d.ts`);
+  }
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(pkgDir, 'wasm_chord_bg.wasm')))).map((e) => e.name);
+  assert.ok(exports.some((n) => n.startsWith('wasmmodel_step')), 'the model API is exported');
+  assert.ok(!exports.some((n) => /argmax_all|simulate_device_loss|gpu_stats/.test(n)), 'no test hook in the .wasm');
+});
+
 test('greedy tokens equal llama.cpp and stream() yields them one by one', async () => {
   const expected = robustPrefix(planets, 16);
   assert.equal(expected.length, 16, 'fixture prefix is robust');

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { requirePkg, oracle, robustPrefix, startServer } from './helpers.mjs';
+import { requireTestPkg, testPkgUrl, oracle, robustPrefix, startServer } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const fixture = oracle('gemma3-270m-q4_k_m.json');
@@ -14,7 +14,7 @@ const planets = fixture.cases[2];
 let server, browser, page;
 
 before(async () => {
-  requirePkg();
+  requireTestPkg();
   server = await startServer();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -39,8 +39,8 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
   const cases = fixture.cases.slice(0, 2).map((c) => ({
     ids: [...c.prompt_tokens, ...c.greedy_tokens.slice(0, 31)], from: c.prompt_tokens.length - 1,
   }));
-  const r = await page.evaluate(async ({ prompt, cases }) => {
-    const { Model } = await import('/pkg/index.js');
+  const r = await page.evaluate(async ({ prompt, cases, pkgUrl }) => {
+    const { Model } = await import(`${pkgUrl}/index.js`);
     const gpu = await Model.load('/models/gemma.gguf', { backend: 'webgpu', contextLength: 512 });
     const info = gpu.info;
     const stats = [];
@@ -54,7 +54,7 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
     cpu.dispose();
     return { backend: info.backend, reason: info.backendReason, adapter: info.gpuAdapter, tokens: out.tokens,
       gpuTop, cpuTop, tps: out.timings.decodeTokensPerSecond, stats };
-  }, { prompt: planets.prompt, cases });
+  }, { prompt: planets.prompt, cases, pkgUrl: testPkgUrl });
   console.log(`# adapter: ${r.adapter}; ${r.reason}; decode ${r.tps.toFixed(2)} tok/s (software GPU: not meaningful)`);
   assert.equal(r.backend, 'webgpu');
   assert.deepEqual(r.tokens, robustPrefix(planets, 16));
@@ -86,8 +86,8 @@ test('Gemma on WebGPU: greedy tokens equal llama.cpp, teacher-forced top-1 equal
 
 test("'auto' declines a software adapter; a device loss mid-generation continues on the CPU", async () => {
   const expected = robustPrefix(planets, 16);
-  const r = await page.evaluate(async ({ prompt }) => {
-    const { Model } = await import('/pkg/index.js');
+  const r = await page.evaluate(async ({ prompt, pkgUrl }) => {
+    const { Model } = await import(`${pkgUrl}/index.js`);
     const auto = await Model.load('/models/gemma.gguf', { contextLength: 512 });
     const autoInfo = auto.info;
     auto.dispose();
@@ -105,7 +105,7 @@ test("'auto' declines a software adapter; a device loss mid-generation continues
     m.dispose();
     return { autoBackend: autoInfo.backend, autoReason: autoInfo.backendReason, before, after: after.backend,
       afterReason: after.backendReason, changes, tokens: out.tokens, again: again.tokens };
-  }, { prompt: planets.prompt });
+  }, { prompt: planets.prompt, pkgUrl: testPkgUrl });
   assert.equal(r.autoBackend, 'cpu');
   assert.match(r.autoReason, /software/);
   assert.equal(r.before, 'webgpu');
