@@ -1,6 +1,7 @@
-//! CPU kernels: activation quantization, fused quantized matrix-vector (decode) and
-//! matrix-matrix (prefill) products working directly on the GGUF blocks, and the f32 ops the
-//! model needs (dot, axpy, RMSNorm, softmax, RoPE, GELU, SiLU).
+//! CPU kernels: activation quantization and fused quantized matrix-vector (decode) and
+//! matrix-matrix (prefill) products working directly on the GGUF blocks. The f32 ops of the
+//! forward pass (norms, RoPE, gated activations, attention's dot products) are one library,
+//! `crate::model::ops`.
 //!
 //! # Layout of the data
 //!
@@ -15,8 +16,7 @@
 //! # Backends
 //!
 //! There is one dispatch point: `backend` is the SIMD128 module on wasm32 and the scalar
-//! reference (`crate::quant::reference`, and [`ops_reference`] for the f32 ops) everywhere
-//! else, so `cargo test` on the host runs the reference. Sizes are validated here, once per
+//! reference (`crate::quant::reference`) everywhere else, so `cargo test` on the host runs the reference. Sizes are validated here, once per
 //! call, with typed errors; the kernels then run without per-element checks.
 //!
 //! The SIMD128 products of the quantized types are bit-identical to the reference (same
@@ -27,19 +27,14 @@
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
 pub mod bench;
-pub mod ops_reference;
 mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
 
 #[cfg(not(target_arch = "wasm32"))]
-use ops_reference as ops;
-#[cfg(not(target_arch = "wasm32"))]
 use scalar as backend;
 #[cfg(target_arch = "wasm32")]
 use simd128 as backend;
-#[cfg(target_arch = "wasm32")]
-use simd128::ops;
 
 use crate::error::{Error, Result};
 use crate::quant::blocks::{BlockQ8K, BlockQ8_0};
@@ -329,68 +324,4 @@ fn checked(
         return Ok(());
     }
     kernel(ty, w, rows, cols, act, out)
-}
-
-// ---- f32 ops ----------------------------------------------------------------------------
-
-/// Σ a·b (f32 products summed in f64).
-pub fn dot(a: &[f32], b: &[f32]) -> Result<f32> {
-    check_len("dot: lengths", a.len(), b.len())?;
-    Ok(ops::dot(a, b))
-}
-
-/// y += alpha · x
-pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) -> Result<()> {
-    check_len("axpy: x vs y length", x.len(), y.len())?;
-    ops::axpy(alpha, x, y);
-    Ok(())
-}
-
-/// RMSNorm: `out = x · w / √(mean(x²) + eps)`. (GGUF Gemma norm weights already include the
-/// `1 +` offset.)
-pub fn rmsnorm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
-    check_len("rmsnorm: x vs weight length", x.len(), w.len())?;
-    check_len("rmsnorm: x vs out length", x.len(), out.len())?;
-    ops::rmsnorm(x, w, eps, out);
-    Ok(())
-}
-
-/// In-place softmax over the whole slice.
-pub fn softmax(x: &mut [f32]) {
-    if !x.is_empty() {
-        ops::softmax(x);
-    }
-}
-
-/// In-place GELU (tanh approximation, as Gemma uses).
-pub fn gelu(x: &mut [f32]) {
-    ops::gelu(x);
-}
-
-/// In-place SiLU.
-pub fn silu(x: &mut [f32]) {
-    ops::silu(x);
-}
-
-/// In-place rotary position embedding of every `head_dim`-sized head in `x` at position
-/// `pos` (θ_i = pos · freq_scale · base^(−2i/head_dim)); `neox` selects the pairing (see
-/// [`ops_reference::rope`]).
-pub fn rope(
-    x: &mut [f32],
-    head_dim: usize,
-    pos: usize,
-    base: f32,
-    freq_scale: f32,
-    neox: bool,
-) -> Result<()> {
-    if head_dim == 0 || head_dim % 2 != 0 || x.len() % head_dim != 0 {
-        return Err(Error::LengthMismatch {
-            what: "rope: x length vs (even, non-zero) head_dim",
-            left: x.len(),
-            right: head_dim,
-        });
-    }
-    let (cos, sin) = ops_reference::rope_angles(head_dim, pos, base, freq_scale);
-    ops::rope(x, head_dim, &cos, &sin, neox);
-    Ok(())
 }

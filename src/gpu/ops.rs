@@ -614,8 +614,8 @@ pub fn quantize_activations(
 ) -> Result<bool> {
     use crate::quant::reference::ActivationKind;
     let (kind, len) = match weight.activation_kind() {
-        Some(ActivationKind::Q8_0) => (0, 32),
-        Some(ActivationKind::Q8K) => (1, 256),
+        Some(ActivationKind::Q8_0) => (0, crate::quant::QK32),
+        Some(ActivationKind::Q8K) => (1, crate::quant::QK_K),
         _ => return Ok(false),
     };
     if cols % len != 0 {

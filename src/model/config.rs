@@ -100,59 +100,73 @@ impl ModelConfig {
     /// its shape); everything else from metadata.
     pub fn from_metadata(meta: &Metadata, n_vocab: usize) -> Result<ModelConfig> {
         let arch = Arch::from_name(meta.get_str("general.architecture")?)?;
-        let a = arch.name();
-        let key = |k: &str| format!("{a}.{k}");
-        let get = |k: &str| -> Result<usize> { to_usize(&key(k), meta.get_uint(&key(k))?) };
-        let opt = |k: &str| -> Result<Option<usize>> {
-            if meta.contains_key(&key(k)) {
-                get(k).map(Some)
-            } else {
-                Ok(None)
-            }
+        let k = Keys {
+            meta,
+            a: arch.name(),
         };
-        let opt_f32 = |k: &str| -> Result<Option<f32>> {
-            match meta.get(&key(k)) {
-                None => Ok(None),
-                Some(v) => {
-                    v.as_float()
-                        .map(|x| Some(x as f32))
-                        .ok_or_else(|| Error::WrongValueType {
-                            key: key(k),
-                            expected: "float",
-                            found: v.type_name(),
-                        })
-                }
+        let mut cfg = ModelConfig::sizes(&k, arch, n_vocab)?;
+        let rms_eps = k
+            .opt_f32("attention.layer_norm_rms_epsilon")?
+            .ok_or(Error::MissingKey {
+                key: k.key("attention.layer_norm_rms_epsilon"),
+            })?;
+        if !(rms_eps.is_finite() && rms_eps >= 0.0) {
+            return Err(bad_f32(&k.key("attention.layer_norm_rms_epsilon"), rms_eps));
+        }
+        cfg.rms_eps = rms_eps;
+        let rope_base = k.opt_f32("rope.freq_base")?.unwrap_or(10_000.0);
+        if !(rope_base.is_finite() && rope_base > 0.0) {
+            return Err(bad_f32(&k.key("rope.freq_base"), rope_base));
+        }
+        cfg.rope_base = rope_base;
+        cfg.rope_base_swa = rope_base;
+        cfg.rope_freq_scale = rope_scaling(meta, k.a)?;
+        if let Some(n) = k.opt("expert_count")? {
+            if n > 0 {
+                return Err(Error::UnsupportedModelFeature {
+                    feature: format!("mixture of experts ({}.expert_count = {n})", k.a),
+                });
             }
-        };
+        }
+        if arch == Arch::Gemma3 {
+            cfg.gemma3(&k)?;
+        }
+        Ok(cfg)
+    }
 
-        let n_embd = get("embedding_length")?;
-        let n_layer = get("block_count")?;
-        let n_ff = get("feed_forward_length")?;
-        let n_head = get("attention.head_count")?;
-        let n_head_kv = opt("attention.head_count_kv")?.unwrap_or(n_head);
-        let n_ctx_train = get("context_length")?;
-        positive(&key("embedding_length"), n_embd)?;
-        positive(&key("block_count"), n_layer)?;
-        positive(&key("feed_forward_length"), n_ff)?;
-        positive(&key("attention.head_count"), n_head)?;
-        positive(&key("attention.head_count_kv"), n_head_kv)?;
-        positive(&key("context_length"), n_ctx_train)?;
+    /// The dimensions, checked to be positive, consistent and small enough that every
+    /// product the forward pass forms fits in 32 bits (wasm32's usize); the rest defaults.
+    fn sizes(k: &Keys<'_>, arch: Arch, n_vocab: usize) -> Result<ModelConfig> {
+        let n_embd = k.get("embedding_length")?;
+        let n_layer = k.get("block_count")?;
+        let n_ff = k.get("feed_forward_length")?;
+        let n_head = k.get("attention.head_count")?;
+        let n_head_kv = k.opt("attention.head_count_kv")?.unwrap_or(n_head);
+        let n_ctx_train = k.get("context_length")?;
+        for (name, v) in [
+            ("embedding_length", n_embd),
+            ("block_count", n_layer),
+            ("feed_forward_length", n_ff),
+            ("attention.head_count", n_head),
+            ("attention.head_count_kv", n_head_kv),
+            ("context_length", n_ctx_train),
+        ] {
+            positive(&k.key(name), v)?;
+        }
         positive("vocabulary size (token_embd rows)", n_vocab)?;
         if n_head % n_head_kv != 0 {
             return Err(Error::BadModelConfig {
-                key: key("attention.head_count_kv"),
+                key: k.key("attention.head_count_kv"),
                 value: n_head_kv.to_string(),
                 reason: "must divide attention.head_count",
             });
         }
         let default_hd = n_embd / n_head;
-        let head_dim = opt("attention.key_length")?.unwrap_or(default_hd);
-        let head_dim_v = opt("attention.value_length")?.unwrap_or(default_hd);
-        positive(&key("attention.key_length"), head_dim)?;
-        positive(&key("attention.value_length"), head_dim_v)?;
-        // Every product of two sizes the forward pass forms must fit in 32 bits (wasm32's
-        // usize); real models are far below this.
-        for (k, a, b) in [
+        let head_dim = k.opt("attention.key_length")?.unwrap_or(default_hd);
+        let head_dim_v = k.opt("attention.value_length")?.unwrap_or(default_hd);
+        positive(&k.key("attention.key_length"), head_dim)?;
+        positive(&k.key("attention.value_length"), head_dim_v)?;
+        for (name, a, b) in [
             ("attention.key_length", n_head, head_dim),
             ("attention.value_length", n_head, head_dim_v),
             ("embedding_length", n_embd, n_vocab),
@@ -160,41 +174,21 @@ impl ModelConfig {
         ] {
             if a.checked_mul(b).is_none_or(|p| p > u32::MAX as usize) {
                 return Err(Error::BadModelConfig {
-                    key: key(k),
+                    key: k.key(name),
                     value: b.to_string(),
                     reason: "too large for the other dimensions",
                 });
             }
         }
-        let n_rot = opt("rope.dimension_count")?.unwrap_or(head_dim);
+        let n_rot = k.opt("rope.dimension_count")?.unwrap_or(head_dim);
         if n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim {
             return Err(Error::BadModelConfig {
-                key: key("rope.dimension_count"),
+                key: k.key("rope.dimension_count"),
                 value: n_rot.to_string(),
                 reason: "must be even, non-zero and at most the key head size",
             });
         }
-        let rms_eps = opt_f32("attention.layer_norm_rms_epsilon")?.ok_or(Error::MissingKey {
-            key: key("attention.layer_norm_rms_epsilon"),
-        })?;
-        if !(rms_eps.is_finite() && rms_eps >= 0.0) {
-            return Err(bad_f32(&key("attention.layer_norm_rms_epsilon"), rms_eps));
-        }
-        let rope_base = opt_f32("rope.freq_base")?.unwrap_or(10_000.0);
-        if !(rope_base.is_finite() && rope_base > 0.0) {
-            return Err(bad_f32(&key("rope.freq_base"), rope_base));
-        }
-        let rope_freq_scale = rope_scaling(meta, a)?;
-
-        if let Some(n) = opt("expert_count")? {
-            if n > 0 {
-                return Err(Error::UnsupportedModelFeature {
-                    feature: format!("mixture of experts ({a}.expert_count = {n})"),
-                });
-            }
-        }
-
-        let mut cfg = ModelConfig {
+        Ok(ModelConfig {
             arch,
             n_vocab,
             n_embd,
@@ -205,11 +199,11 @@ impl ModelConfig {
             head_dim,
             head_dim_v,
             n_ctx_train,
-            rms_eps,
+            rms_eps: 0.0,
             n_rot,
-            rope_base,
-            rope_base_swa: rope_base,
-            rope_freq_scale,
+            rope_base: 10_000.0,
+            rope_base_swa: 10_000.0,
+            rope_freq_scale: 1.0,
             rope_neox: false,
             sliding_window: None,
             swa_layers: vec![false; n_layer],
@@ -220,37 +214,40 @@ impl ModelConfig {
             ffn_act: FfnActivation::Silu,
             qk_norm: false,
             post_norms: false,
+        })
+    }
+
+    /// Gemma 3's block and attention, as llama.cpp's loader sets them up.
+    fn gemma3(&mut self, k: &Keys<'_>) -> Result<()> {
+        self.rope_neox = true;
+        self.ffn_act = FfnActivation::GeluTanh;
+        self.qk_norm = true;
+        self.scale_queries = true;
+        self.post_norms = true;
+        self.embed_scale = Some((self.n_embd as f32).sqrt());
+        // llama.cpp: 1/√(n_embd/n_head) only for the 27B (62 layers), else 1/√head_dim.
+        self.attn_scale = if self.n_layer == 62 {
+            1.0 / ((self.n_embd / self.n_head) as f32).sqrt()
+        } else {
+            1.0 / (self.head_dim as f32).sqrt()
         };
-        if arch == Arch::Gemma3 {
-            cfg.rope_neox = true;
-            cfg.ffn_act = FfnActivation::GeluTanh;
-            cfg.qk_norm = true;
-            cfg.scale_queries = true;
-            cfg.post_norms = true;
-            cfg.embed_scale = Some((n_embd as f32).sqrt());
-            // llama.cpp: 1/√(n_embd/n_head) only for the 27B (62 layers), else 1/√head_dim.
-            cfg.attn_scale = if n_layer == 62 {
-                1.0 / ((n_embd / n_head) as f32).sqrt()
-            } else {
-                1.0 / (head_dim as f32).sqrt()
-            };
-            match opt("attention.sliding_window")? {
-                Some(w) if w > 0 => {
-                    cfg.sliding_window = Some(w);
-                    cfg.rope_base_swa = GEMMA3_ROPE_BASE_SWA;
-                    // Layer il is global when il % 6 == 5 (llama_hparams::set_swa_pattern).
-                    for (il, swa) in cfg.swa_layers.iter_mut().enumerate() {
-                        *swa = il % GEMMA3_SWA_PATTERN < GEMMA3_SWA_PATTERN - 1;
-                    }
-                    // llama.cpp applies the final soft-capping only in the non-SWA graph.
+        match k.opt("attention.sliding_window")? {
+            Some(w) if w > 0 => {
+                self.sliding_window = Some(w);
+                self.rope_base_swa = GEMMA3_ROPE_BASE_SWA;
+                // Layer il is global when il % 6 == 5 (llama_hparams::set_swa_pattern).
+                for (il, swa) in self.swa_layers.iter_mut().enumerate() {
+                    *swa = il % GEMMA3_SWA_PATTERN < GEMMA3_SWA_PATTERN - 1;
                 }
-                _ => {
-                    cfg.final_logit_softcap =
-                        opt_f32("final_logit_softcapping")?.filter(|&c| c > 0.0 && c.is_finite());
-                }
+                // llama.cpp applies the final soft-capping only in the non-SWA graph.
+            }
+            _ => {
+                self.final_logit_softcap = k
+                    .opt_f32("final_logit_softcapping")?
+                    .filter(|&c| c > 0.0 && c.is_finite());
             }
         }
-        Ok(cfg)
+        Ok(())
     }
 
     /// The number of query/key/value features: `n_head · head_dim` etc.
@@ -272,6 +269,45 @@ impl ModelConfig {
         match self.swa_layers.get(il) {
             Some(true) => self.sliding_window,
             _ => None,
+        }
+    }
+}
+
+/// The `{arch}.*` keys of one file.
+struct Keys<'a> {
+    meta: &'a Metadata,
+    a: &'static str,
+}
+
+impl Keys<'_> {
+    fn key(&self, k: &str) -> String {
+        format!("{}.{k}", self.a)
+    }
+
+    fn get(&self, k: &str) -> Result<usize> {
+        let key = self.key(k);
+        to_usize(&key, self.meta.get_uint(&key)?)
+    }
+
+    fn opt(&self, k: &str) -> Result<Option<usize>> {
+        if self.meta.contains_key(&self.key(k)) {
+            self.get(k).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn opt_f32(&self, k: &str) -> Result<Option<f32>> {
+        match self.meta.get(&self.key(k)) {
+            None => Ok(None),
+            Some(v) => v
+                .as_float()
+                .map(|x| Some(x as f32))
+                .ok_or_else(|| Error::WrongValueType {
+                    key: self.key(k),
+                    expected: "float",
+                    found: v.type_name(),
+                }),
         }
     }
 }

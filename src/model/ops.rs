@@ -1,10 +1,10 @@
 //! The f32 operations of the forward pass: RMS norm, RoPE, gated activations, dot products,
 //! f16 conversion for the KV cache.
 //!
-//! `crate::cpu` does not have f32 ops yet; these live here until it does. They are written
-//! so LLVM vectorizes them (SIMD128 on wasm32, SSE/AVX natively) without `unsafe`: fixed
-//! 8-lane accumulator arrays updated lane by lane, which is the same arithmetic in every
-//! build — no reassociation, so results do not depend on the target.
+//! The crate's one f32-op library (`crate::cpu` holds the quantized kernels). The ops are
+//! written so LLVM vectorizes them natively without `unsafe`: fixed 8-lane accumulator
+//! arrays updated lane by lane; `dot` and `axpy`, which LLVM leaves scalar on wasm32, are
+//! spelled out in SIMD128 there (the tests compare both builds against f64).
 //!
 //! Numerics follow ggml's CPU backend where it matters for matching llama.cpp's logits:
 //! RMS norm sums squares in f64; RoPE builds its angles by repeated multiplication in f32;
@@ -263,24 +263,7 @@ pub fn softcap(x: &mut [f32], c: f32) {
     }
 }
 
-/// f32 → f16 bits, round to nearest even (ggml `GGML_FP32_TO_FP16`).
-#[inline]
-pub fn f32_to_f16(x: f32) -> u16 {
-    f16::from_f32(x).to_bits()
-}
-
-/// f16 bits → f32 without branches, so a loop over a row vectorizes. Exact for every input:
-/// the exponent is rebased by multiplying by 2^112 (which also normalizes subnormals), and
-/// infinities/NaNs get the all-ones exponent back.
-#[inline]
-pub fn f16_to_f32(h: u16) -> f32 {
-    let h = u32::from(h);
-    let em = h & 0x7fff;
-    let sign = (h & 0x8000) << 16;
-    let v = f32::from_bits(em << 13) * f32::from_bits(0x7780_0000); // × 2^112
-    let bits = v.to_bits() | if em >= 0x7c00 { 0x7f80_0000 } else { 0 };
-    f32::from_bits(bits | sign)
-}
+pub use crate::quant::f16::{f16_to_f32, f32_to_f16};
 
 /// A row of f16 bits → f32.
 #[inline]
@@ -310,19 +293,6 @@ pub fn round_to_f16(x: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn f16_conversion_is_exact_for_every_value() {
-        for h in 0..=u16::MAX {
-            let want = f16::from_bits(h).to_f32();
-            let got = f16_to_f32(h);
-            if want.is_nan() {
-                assert!(got.is_nan(), "{h:#06x}");
-            } else {
-                assert_eq!(got.to_bits(), want.to_bits(), "{h:#06x}");
-            }
-        }
-    }
 
     #[test]
     fn geglu_is_ggmls_f16_table() {

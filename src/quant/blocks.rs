@@ -4,21 +4,19 @@
 //! alignment 1: a block slice can then be viewed in place at any byte offset of the file
 //! (zero-copy), whatever the alignment of the buffer the file landed in.
 
-use bytemuck::{Pod, Zeroable};
-use half::f16;
-
 use super::types::{QK32, QK_K};
+use bytemuck::{Pod, Zeroable};
 
 /// Little-endian f16 stored as two bytes.
 #[inline(always)]
 pub fn f16_le(b: [u8; 2]) -> f32 {
-    f16::from_bits(u16::from_le_bytes(b)).to_f32()
+    super::f16::f16_to_f32(u16::from_le_bytes(b))
 }
 
 /// f32 → little-endian f16 bytes (round to nearest even, as ggml's `GGML_FP32_TO_FP16`).
 #[inline(always)]
 pub fn f16_bytes(x: f32) -> [u8; 2] {
-    f16::from_f32(x).to_bits().to_le_bytes()
+    super::f16::f32_to_f16(x).to_le_bytes()
 }
 
 #[repr(C)]

@@ -2,6 +2,7 @@
 //! optimized kernel is tested against.
 
 pub mod blocks;
+pub mod f16;
 pub mod reference;
 pub mod types;
 pub mod unpack;

@@ -1,7 +1,7 @@
 //! SIMD128 kernels (wasm32 only), one file per weight type. The 32-element types share the
 //! engine in `block32` (GEMV and GEMM); the K-quants share the GEMM engine in `superblock`
 //! and each has its own fused GEMV next to its layout; `float` holds
-//! F32/F16/BF16, `quantize` the activation quantizers and `ops` the f32 ops.
+//! F32/F16/BF16 and `quantize` the activation quantizers.
 //!
 //! Every product of a quantized type is bit-identical to `quant::reference`: the integer
 //! sums are exact, and each block's float term is computed with the reference's expression
@@ -10,7 +10,6 @@
 mod block32;
 mod float;
 mod nibbles;
-pub(crate) mod ops;
 mod q2_k;
 mod q3_k;
 mod q4_0;

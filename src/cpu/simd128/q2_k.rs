@@ -2,6 +2,7 @@
 //! `qs: [u8; 64], d, dmin: f16`) · Q8_K activations. Element 128n + 32j + l: bits 2j..2j+2 of
 //! `qs[32n + l]`.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::superblock::{Meta, SuperBlock};
@@ -11,7 +12,7 @@ use crate::quant::blocks::BlockQ8K;
 pub(super) struct Q2K;
 
 impl SuperBlock for Q2K {
-    const BYTES: usize = 84;
+    const BYTES: usize = GgmlType::Q2_K.block_bytes();
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {

@@ -2,6 +2,7 @@
 //! activations. Element 128n + 32j + l: bits 2j..2j+2 of `qs[32n + l]`, minus 4 unless bit
 //! 4n + j of `hmask[l]` is set, times the (re-centred 6-bit) scale of its 16 elements.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::superblock::{Meta, SuperBlock};
@@ -29,7 +30,7 @@ unsafe fn scales(p: *const u8) -> v128 {
 }
 
 impl SuperBlock for Q3K {
-    const BYTES: usize = 110;
+    const BYTES: usize = GgmlType::Q3_K.block_bytes();
     const HAS_MIN: bool = false;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {

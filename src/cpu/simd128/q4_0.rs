@@ -1,5 +1,6 @@
 //! Q4_0 weights (`d: f16, qs: [u8; 16]`, q = nibble − 8) · Q8_0 activations.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::block32::Block32;
@@ -19,7 +20,7 @@ impl Block32 for Q4_0 {
         // SAFETY: the quants are bytes 2..18 of the block.
         unsafe { nibbles_u8(p.add(2)) }
     }
-    const BYTES: usize = 18;
+    const BYTES: usize = GgmlType::Q4_0.block_bytes();
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {
         // SAFETY: the scale is bytes 0..2 of the block.

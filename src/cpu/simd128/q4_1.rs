@@ -1,6 +1,7 @@
 //! Q4_1 weights (`d: f16, m: f16, qs: [u8; 16]`, y = d·q + m) · Q8_0 activations; the min
 //! term uses the activation block's `d · Σq`.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::v128;
 
 use super::block32::Block32;
@@ -20,7 +21,7 @@ impl Block32 for Q4_1 {
         // SAFETY: the quants are bytes 4..20 of the block.
         unsafe { nibbles_u8(p.add(4)) }
     }
-    const BYTES: usize = 20;
+    const BYTES: usize = GgmlType::Q4_1.block_bytes();
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {

@@ -1,6 +1,7 @@
 //! Q4_K weights (`d, dmin: f16, scales: [u8; 12]` (8 six-bit scales and mins),
 //! `qs: [u8; 128]`) · Q8_K activations. y = d·sc·q − dmin·m per 32 elements.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::superblock::{Meta, SuperBlock};
@@ -106,7 +107,7 @@ pub(super) fn mins_dot(m16: v128, y: &BlockQ8K) -> v128 {
 }
 
 impl SuperBlock for Q4K {
-    const BYTES: usize = 144;
+    const BYTES: usize = GgmlType::Q4_K.block_bytes();
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {

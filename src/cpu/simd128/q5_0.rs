@@ -6,6 +6,7 @@
 //! indexed by each byte of `qh`, whose lanes are 0 (bit set) or −16 (bit clear): one OR
 //! then gives `q − 16` directly — no sign-extension step and no shuffles.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::block32::Block32;
@@ -32,7 +33,7 @@ impl Block32 for Q5_0 {
         let h = FIFTH_BIT.lookup(qh);
         [v128_or(n[0], h[0]), v128_or(n[1], h[1])]
     }
-    const BYTES: usize = 22;
+    const BYTES: usize = GgmlType::Q5_0.block_bytes();
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {
         // SAFETY: the scale is bytes 0..2 of the block.

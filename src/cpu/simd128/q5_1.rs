@@ -1,6 +1,7 @@
 //! Q5_1 weights (`d: f16, m: f16, qh: u32, qs: [u8; 16]`, y = d·(nibble | bit << 4) + m) ·
 //! Q8_0 activations. Same unpacking as Q5_0 with table lanes 16 / 0.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::block32::Block32;
@@ -27,7 +28,7 @@ impl Block32 for Q5_1 {
         let h = FIFTH_BIT.lookup(qh);
         [v128_or(n[0], h[0]), v128_or(n[1], h[1])]
     }
-    const BYTES: usize = 24;
+    const BYTES: usize = GgmlType::Q5_1.block_bytes();
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {

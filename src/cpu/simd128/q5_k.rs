@@ -2,6 +2,7 @@
 //! activations: Q4_K plus a fifth bit (bit 2j / 2j+1 of `qh[l]` for the two 32-element halves
 //! of 64-element chunk j).
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::q4_k::{k4_head, k4_header, k4_term, mins16_from_8, mins_dot};
@@ -12,7 +13,7 @@ use crate::quant::blocks::BlockQ8K;
 pub(super) struct Q5K;
 
 impl SuperBlock for Q5K {
-    const BYTES: usize = 176;
+    const BYTES: usize = GgmlType::Q5_K.block_bytes();
     const HAS_MIN: bool = true;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {

@@ -2,6 +2,7 @@
 //! Element 128h + 32k + l: nibble of `ql[64h + l + 32(k % 2)]` (low for k < 2) plus bits
 //! 2k..2k+2 of `qh[32h + l]` as bits 4-5, minus 32, times the scale of its 16 elements.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::*;
 
 use super::superblock::{Meta, SuperBlock};
@@ -11,7 +12,7 @@ use crate::quant::blocks::BlockQ8K;
 pub(super) struct Q6K;
 
 impl SuperBlock for Q6K {
-    const BYTES: usize = 210;
+    const BYTES: usize = GgmlType::Q6_K.block_bytes();
     const HAS_MIN: bool = false;
     #[inline(always)]
     unsafe fn decode(p: *const u8, q: &mut [v128; 32]) -> Meta {

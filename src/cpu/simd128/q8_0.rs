@@ -2,6 +2,7 @@
 //! block is four `i16x8.load8x8_s` loads: the kernel is a streaming read plus
 //! `i32x4.dot_i16x8_s`.
 
+use crate::quant::GgmlType;
 use core::arch::wasm32::v128;
 
 use super::block32::Block32;
@@ -10,7 +11,7 @@ use super::util::{load_f16, load_i8x32_as_i16};
 pub(super) struct Q8_0;
 
 impl Block32 for Q8_0 {
-    const BYTES: usize = 34;
+    const BYTES: usize = GgmlType::Q8_0.block_bytes();
     const FENCE: bool = false;
     #[inline(always)]
     unsafe fn scale(p: *const u8) -> f32 {

@@ -2,27 +2,7 @@
 
 use core::arch::wasm32::*;
 
-/// Exact f16 → f32 for every finite value (normals by moving the bits, subnormals through an
-/// exact integer conversion); infinities stay infinite and NaNs stay NaN.
-///
-/// `half`'s portable conversion is a long branchy routine and V8 has no f16 instruction, so
-/// the kernels convert their block scales with this, once per block and row.
-#[inline(always)]
-pub(crate) fn f16_to_f32(h: u16) -> f32 {
-    let h = u32::from(h);
-    let sign = (h & 0x8000) << 16;
-    let em = h & 0x7fff;
-    if em >= 0x7c00 {
-        // Inf / NaN: all-ones exponent, mantissa kept (a NaN stays NaN).
-        f32::from_bits(sign | 0x7f80_0000 | ((em & 0x3ff) << 13))
-    } else if em >= 0x0400 {
-        // Normal: rebias the exponent by 127 - 15.
-        f32::from_bits(sign | ((em << 13) + (112 << 23)))
-    } else {
-        // Zero or subnormal: mantissa · 2^-24, exact in f32.
-        f32::from_bits(sign | (em as f32 * (1.0 / 16_777_216.0)).to_bits())
-    }
-}
+pub(crate) use crate::quant::f16::f16_to_f32;
 
 /// Reads the little-endian f16 at `p` and converts it.
 ///
