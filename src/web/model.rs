@@ -77,7 +77,7 @@ enum StepJs {
     },
 }
 
-/// The engine is shared with the futures of `enable_webgpu`, `gpu_prepare` and `argmax_all`,
+/// The engine is shared with the futures of `enable_webgpu`, `gpu_prepare` (and the teacher-forcing hook),
 /// which give back what they took out of it when the GPU answers (nothing stays borrowed
 /// across an await).
 #[wasm_bindgen]
