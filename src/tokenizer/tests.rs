@@ -2,7 +2,8 @@
 
 use super::special::Fragment;
 use super::*;
-use crate::gguf::{Array, MetadataEntry};
+use crate::error::Error;
+use crate::gguf::{Array, Metadata, MetadataEntry, Value};
 
 fn meta(entries: Vec<(&str, Value)>) -> Metadata {
     Metadata::from_entries(
