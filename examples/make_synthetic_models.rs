@@ -1,4 +1,4 @@
-//! Writes the synthetic llama models of tests/common/synthetic_models.rs to a directory, for
+//! Writes the synthetic llama models of tests/support/synthetic_models.rs to a directory, for
 //! llama.cpp to run (scripts/oracle/model-fixtures.mjs does this first):
 //!
 //!     cargo run --example make_synthetic_models -- OUTDIR [--stats]
@@ -7,7 +7,7 @@
 //! `--stats` also prints, per tensor, its type and the mean and standard deviation of its
 //! dequantized values (to stderr), to check the generators' scaling.
 
-#[path = "../tests/common/synthetic_models.rs"]
+#[path = "../tests/support/synthetic_models.rs"]
 mod synthetic_models;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! (default tests/fixtures/tokenizer). Then `node scripts/oracle/make_tokenizer_fixtures.mjs`
 //! records llama.cpp's answers for them. Deterministic: rerunning rewrites identical bytes.
 
-#[path = "../tests/tokenizer_support/vocabs.rs"]
+#[path = "../tests/support/vocabs.rs"]
 mod vocabs;
 
 fn main() {

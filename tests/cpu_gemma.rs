@@ -7,14 +7,15 @@
 // Native only: reads the model file.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+use support::gemma_path;
+
 use std::collections::BTreeSet;
 
 use wasm_chord::cpu;
 use wasm_chord::gguf::GgufFile;
 use wasm_chord::quant::{reference, GgmlType};
 
-#[path = "support/gemma_path.rs"]
-mod gemma_path;
 use gemma_path::gemma_path as model_path;
 
 #[test]

@@ -4,11 +4,12 @@
 //! browser runs, here without a browser. Also BOS de-duplication and the prompt-cache opt-out.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod engine_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
-use engine_support::Tiny;
+use support::engine::Tiny;
 use wasm_chord::engine::{BackendKind, Engine, GenerateOptions, Step};
 use wasm_chord::gpu::GpuOptions;
 use wasm_chord::model::{Model, ModelOptions, SessionOptions};

@@ -8,7 +8,7 @@
 //!   reproduce llama.cpp's tokens up to the first step below that gap. Natively the prefill
 //!   (GEMM) and decode (GEMV) paths compute each row identically, so teacher-forced argmax
 //!   agreement *is* greedy agreement; one Gemma case also runs the real generate loop.
-//! * Synthetic llama models (tests/common/synthetic_models.rs): the same, 16 steps each.
+//! * Synthetic llama models (tests/support/synthetic_models.rs): the same, 16 steps each.
 //!
 //! Where the error comes from. Our graph reproduces llama.cpp's exactly: the all-F32 synthetic
 //! model agrees to 1e-5, and with llama.cpp's x86 (AVX) rounding of the Q8_0 activations
@@ -23,15 +23,16 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod engine_support;
+#[macro_use]
+mod support;
 
 use std::sync::{Arc, OnceLock};
 
-use engine_support::conformance::{
+use support::engine::conformance::{
     check_case, check_synthetic, comparable_steps, session, teacher_forced,
 };
-use engine_support::synthetic_models;
-use engine_support::{gemma_gguf, oracle};
+use support::engine::synthetic_models;
+use support::engine::{gemma_gguf, oracle};
 use wasm_chord::engine::{generate, FinishReason, GenerateOptions};
 use wasm_chord::model::{KvType, Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::tokenizer::Tokenizer;

@@ -4,11 +4,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod engine_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
-use engine_support::Tiny;
+use support::engine::Tiny;
 use wasm_chord::engine::{Engine, EngineOptions, FinishReason, GenerateOptions, GenerateResult};
 use wasm_chord::model::SessionOptions;
 use wasm_chord::sampler::SamplerConfig;

@@ -3,11 +3,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod engine_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
-use engine_support::{edited, Tiny};
+use support::engine::{edited, Tiny};
 use wasm_chord::gguf::{KvPayload, LoadedGguf, Value};
 use wasm_chord::model::{Arch, KvType, Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::quant::GgmlType;

@@ -6,12 +6,12 @@
 // Native only: reads the model file, times itself or counts allocations.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod support;
+use support::{gemma_path, json};
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::time::Instant;
-
-#[path = "support/json.rs"]
-mod json;
 
 use json::{Json, JsonExt};
 use wasm_chord::gguf::{GgufFile, GgufHeader, GgufStream, LoadedGguf, StreamStatus};
@@ -20,8 +20,6 @@ use wasm_chord::quant::GgmlType;
 const FIXTURE: &str = include_str!("fixtures/gguf/gemma3-270m-tensors.json");
 const CHUNK: usize = 64 * 1024;
 
-#[path = "support/gemma_path.rs"]
-mod gemma_path;
 use gemma_path::gemma_path as model_path;
 
 fn read_model() -> Vec<u8> {

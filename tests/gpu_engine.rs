@@ -4,13 +4,14 @@
 //! bit for bit.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod engine_support;
+#[macro_use]
+mod support;
 
 use std::rc::Rc;
 use std::sync::Arc;
 
-use engine_support::synthetic_models;
-use engine_support::Tiny;
+use support::engine::synthetic_models;
+use support::engine::Tiny;
 use wasm_chord::engine::{Produce, Produced};
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
@@ -202,7 +203,7 @@ fn decode_reuses_bind_groups() {
 fn synthetic_models_match_llama_cpp() {
     let g = gpu();
     for v in &synthetic_models::VARIANTS {
-        let fx = engine_support::oracle(&v.fixture_name());
+        let fx = support::engine::oracle(&v.fixture_name());
         let gg = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
         let model = Arc::new(Model::load(gg, &ModelOptions::default()).unwrap());
         let opts = SessionOptions {
@@ -239,7 +240,7 @@ fn synthetic_models_match_llama_cpp() {
 
 fn gemma() -> Arc<Model> {
     Arc::new(
-        Model::load(engine_support::gemma_gguf(), &ModelOptions::default()).expect("Gemma loads"),
+        Model::load(support::engine::gemma_gguf(), &ModelOptions::default()).expect("Gemma loads"),
     )
 }
 
@@ -260,7 +261,7 @@ fn argmax_all(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<u32> {
 #[test]
 fn gemma_teacher_forced_matches_cpu_and_llama_cpp() {
     let model = gemma();
-    let fx = engine_support::oracle("gemma3-270m-q4_k_m.json");
+    let fx = support::engine::oracle("gemma3-270m-q4_k_m.json");
     let g = gpu();
     let opts = SessionOptions {
         n_ctx: fx.n_ctx,

@@ -1,10 +1,10 @@
 //! The WGSL kernels against the CPU reference, natively: wgpu on Vulkan (lavapipe, installed
-//! by scripts/setup.sh). The tests live in tests/common/gpu.rs; tests/web_gpu.rs runs them in
+//! by scripts/setup.sh). The tests live in tests/support/gpu.rs; tests/web_gpu.rs runs them in
 //! headless Chromium.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[macro_use]
-mod common;
+mod support;
 
 use wasm_chord::gpu::{Gpu, GpuOptions};
 
@@ -18,7 +18,7 @@ macro_rules! native {
         #[test]
         fn $name() {
             let gpu = device();
-            gpu.block_on(common::gpu::$name(&gpu));
+            gpu.block_on(support::gpu::$name(&gpu));
         }
     };
 }
@@ -30,7 +30,7 @@ macro_rules! native_op {
         #[test]
         fn $name() {
             let gpu = device();
-            gpu.block_on(common::$module::$name(&gpu));
+            gpu.block_on(support::$module::$name(&gpu));
         }
     };
 }

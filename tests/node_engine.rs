@@ -2,11 +2,12 @@
 //! kernels, `wasm-pack test --node`) and natively: the same checks as
 //! tests/engine_conformance.rs, with the fixtures compiled in.
 
-mod engine_support;
+#[macro_use]
+mod support;
 
-use engine_support::conformance::check_synthetic;
-use engine_support::oracle_from_json;
-use engine_support::synthetic_models::VARIANTS;
+use support::engine::conformance::check_synthetic;
+use support::engine::oracle_from_json;
+use support::engine::synthetic_models::VARIANTS;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

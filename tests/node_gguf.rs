@@ -1,7 +1,7 @@
 //! The GGUF reader in the wasm build under Node (`wasm-pack test --node`) and natively.
 
-#[path = "common/gguf_small.rs"]
-mod gguf_small;
+mod support;
+use support::gguf_small;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

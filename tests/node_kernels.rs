@@ -1,9 +1,9 @@
 //! The SIMD128 kernels against the scalar reference and the gguf-py oracle, under Node
-//! (`wasm-pack test --node`). The tests themselves live in tests/common/kernels.rs.
+//! (`wasm-pack test --node`). The tests themselves live in tests/support/kernels.rs.
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
-mod common;
+mod support;
 
 use wasm_bindgen_test::wasm_bindgen_test;
 

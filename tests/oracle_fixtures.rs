@@ -1,13 +1,11 @@
 //! The llama.cpp golden fixtures (tests/fixtures/oracle/*.json, written by
 //! scripts/oracle/model-fixtures.mjs) are well-formed, and the synthetic models
-//! (tests/common/synthetic_models.rs) still generate byte for byte the files llama.cpp ran:
+//! (tests/support/synthetic_models.rs) still generate byte for byte the files llama.cpp ran:
 //! a fixture recorded for other bytes would silently test the engine against the wrong model.
 #![cfg(not(target_arch = "wasm32"))]
 
-#[path = "support/json.rs"]
-mod json;
-#[path = "common/synthetic_models.rs"]
-mod synthetic_models;
+mod support;
+use support::{json, synthetic_models};
 
 use std::path::PathBuf;
 
@@ -196,7 +194,7 @@ fn synthetic_models_match_the_files_llama_cpp_ran() {
     assert!(
         drift.is_empty(),
         "the synthetic models no longer match the files the llama.cpp fixtures were recorded \
-         for:\n{}\nThe generator (tests/common/synthetic_models.rs) or a reference quantizer it \
+         for:\n{}\nThe generator (tests/support/synthetic_models.rs) or a reference quantizer it \
          uses changed. If that was intended, regenerate the fixtures with \
          `{REGEN} --only synthetic` and review the diff.",
         drift.join("\n")

@@ -14,14 +14,10 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod support;
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "support/gemma_path.rs"]
-mod gemma_path;
-
-#[path = "support/json.rs"]
-mod json;
-#[path = "tokenizer_support/vocabs.rs"]
-mod vocabs;
+use support::gemma_path;
+use support::{json, vocabs};
 
 use json::{Json, JsonExt};
 use wasm_chord::gguf::{GgufFile, Metadata, MetadataEntry, Value};
@@ -316,7 +312,7 @@ fn synthetic_fixtures_are_reproducible() {
         assert_eq!(*name, cname);
         assert!(
             bytes.as_slice() == cbytes,
-            "{name} differs from what tests/tokenizer_support/vocabs.rs builds: rerun `cargo run --example make_tokenizer_fixtures` and `node scripts/oracle/make_tokenizer_fixtures.mjs`"
+            "{name} differs from what tests/support/vocabs.rs builds: rerun `cargo run --example make_tokenizer_fixtures` and `node scripts/oracle/make_tokenizer_fixtures.mjs`"
         );
     }
 }

@@ -1,12 +1,12 @@
 //! The GGUF reader inside headless Chromium (`wasm-pack test --headless --chrome`).
 #![cfg(target_arch = "wasm32")]
 
+mod support;
+use support::gguf_small;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[path = "common/gguf_small.rs"]
-mod gguf_small;
 
 #[wasm_bindgen_test]
 fn parses_whole_file() {

@@ -1,10 +1,10 @@
 //! The WGSL kernels against the CPU reference in headless Chromium's WebGPU (SwiftShader with
 //! `--enable-unsafe-webgpu`, from webdriver.json). The same tests run natively on Vulkan in
-//! tests/gpu_kernels.rs; they live in tests/common/gpu.rs and tests/common/gpu_ops.rs.
+//! tests/gpu_kernels.rs; they live in tests/support/gpu.rs and tests/support/gpu_ops.rs.
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
-mod common;
+mod support;
 
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasm_chord::gpu::{Gpu, GpuOptions};
@@ -22,7 +22,7 @@ macro_rules! browser {
         #[wasm_bindgen_test]
         async fn $name() {
             let gpu = device().await;
-            common::gpu::$name(&gpu).await;
+            support::gpu::$name(&gpu).await;
         }
     };
 }
@@ -32,7 +32,7 @@ macro_rules! browser_op {
         #[wasm_bindgen_test]
         async fn $name() {
             let gpu = device().await;
-            common::$module::$name(&gpu).await;
+            support::$module::$name(&gpu).await;
         }
     };
 }

@@ -1,9 +1,9 @@
 //! The SIMD128 kernels against the scalar reference and the gguf-py oracle, in headless
-//! Chromium (`wasm-pack test --headless --chrome`). The tests live in tests/common/kernels.rs.
+//! Chromium (`wasm-pack test --headless --chrome`). The tests live in tests/support/kernels.rs.
 #![cfg(target_arch = "wasm32")]
 
 #[macro_use]
-mod common;
+mod support;
 
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 

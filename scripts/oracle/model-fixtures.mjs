@@ -19,7 +19,7 @@
 //  1. compiles scripts/oracle/dump_logits.c against the llama.h of the llama.cpp sources the
 //     prebuilt libllama was built from, links that libllama (tools/oracle/build/dump_logits);
 //  2. `cargo run --example make_synthetic_models -- DIR` writes the synthetic llama models
-//     (tests/common/synthetic_models.rs) to a temporary directory; their sha256 goes into the
+//     (tests/support/synthetic_models.rs) to a temporary directory; their sha256 goes into the
 //     fixtures, so tests notice when the generator drifts from what llama.cpp saw;
 //  3. runs llama.cpp on the CPU, one thread, greedy (argmax of the raw logits, lowest id on ties),
 //     no weight repacking (ggml's plain vec_dot path, as a portable engine computes it), flash

@@ -584,7 +584,7 @@ macro_rules! kernel_tests {
         $(
             #[$attr]
             fn $name() {
-                common::kernels::$name();
+                support::kernels::$name();
             }
         )*
     };

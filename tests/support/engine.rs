@@ -1,14 +1,8 @@
 //! Shared by the engine tests: the Gemma model path, the llama.cpp fixtures (read with
 //! serde_json), and tiny deterministic llama/gemma3 models built in memory.
 //!
-//! Included with `mod engine_support;` from tests/engine_*.rs.
 
-#![allow(dead_code)]
-
-#[path = "../common/synthetic_models.rs"]
-pub mod synthetic_models;
-
-pub mod conformance;
+pub use super::{conformance, synthetic_models};
 
 use std::path::PathBuf;
 
@@ -18,9 +12,7 @@ use wasm_chord::quant::GgmlType;
 
 // ---- the real model -------------------------------------------------------------------------
 
-#[path = "../support/gemma_path.rs"]
-mod gemma_path;
-pub use gemma_path::gemma_path;
+pub use super::gemma_path::gemma_path;
 
 pub fn gemma_gguf() -> LoadedGguf {
     let path = gemma_path();

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use super::engine::{Oracle, OracleCase};
 use super::synthetic_models::{sha256_hex, Variant};
-use super::{Oracle, OracleCase};
 use wasm_chord::gguf::LoadedGguf;
 use wasm_chord::model::{KvType, Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::sampler::argmax;

@@ -1,6 +1,6 @@
 //! The non-matmul GPU kernels (norms, RoPE, activations, attention, argmax, embedding)
 //! against the CPU path's own functions (`model::ops`) or f64 references. Shared by the
-//! native and browser runners like tests/common/gpu.rs.
+//! native and browser runners like tests/support/gpu.rs.
 
 #![allow(dead_code)]
 
