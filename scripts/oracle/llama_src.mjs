@@ -2,7 +2,7 @@
 // llama.cpp sources it was built from (the git bundle inside the npm package), so the oracle
 // helpers compile against exactly the headers of the prebuilt libllama they link.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -47,4 +47,29 @@ export function llamaCppInfo() {
   const nlc = requireOracleInstall();
   const info = JSON.parse(readFileSync(join(nlc, "llama/llama.cpp.info.json"), "utf8"));
   return `node-llama-cpp ${NLC_VERSION} (llama.cpp ${info.llamaCppGithubRepo} release ${info.tag}, prebuilt linux-x64 CPU)`;
+}
+
+/** Compiles dump_logits.c (when missing or older than its source); returns the binary path. */
+export function buildDumpLogits() {
+  const src = join(REPO, "scripts/oracle/dump_logits.c");
+  const out = join(ORACLE, "build/dump_logits");
+  const lib = llamaLibDir();
+  if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) return out;
+  const inc = llamaSrcDir();
+  mkdirSync(join(ORACLE, "build"), { recursive: true });
+  execFileSync("gcc", [
+    "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
+    "-I", join(inc, "include"), "-I", join(inc, "ggml/include"),
+    src, "-o", out,
+    join(lib, "libllama.v0.4.0.so"), join(lib, "libggml.v0.4.0.so"), join(lib, "libggml-base.so"),
+    join(lib, "libllama-common.so"), `-Wl,-rpath,${lib}`, "-lm",
+  ], { stdio: "inherit" });
+  return out;
+}
+
+/** Runs dump_logits `args[0]` with the backend directory, then `args[1..]`; its stdout. */
+export function dump(bin, args, opts = {}) {
+  return execFileSync(bin, [args[0], llamaLibDir(), ...args.slice(1)], {
+    encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "inherit"], ...opts,
+  });
 }

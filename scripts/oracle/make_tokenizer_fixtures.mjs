@@ -2,8 +2,8 @@
 //
 //   node scripts/oracle/make_tokenizer_fixtures.mjs [--no-cargo] [--skip-gemma]
 //
-// First runs `cargo run --release --example make_tokenizer_fixtures` (unless --no-cargo), which
-// (re)writes the synthetic vocab-only GGUFs deterministically, then asks llama.cpp about them
+// First runs `cargo test --test fixture_writers -- --ignored tokenizer_vocabs` (unless --no-cargo),
+// which (re)writes the synthetic vocab-only GGUFs deterministically, then asks llama.cpp about them
 // and about the Gemma 3 file.
 //
 // llama.cpp is node-llama-cpp@3.21.1's prebuilt CPU build, installed in tools/oracle
@@ -297,7 +297,7 @@ async function main() {
 
   const skipGemma = process.argv.includes("--skip-gemma");
   if (!process.argv.includes("--no-cargo")) {
-    execFileSync("cargo", ["run", "--quiet", "--release", "--example", "make_tokenizer_fixtures"], { cwd: REPO, stdio: "inherit" });
+    execFileSync("cargo", ["test", "--quiet", "--test", "fixture_writers", "--", "--ignored", "--exact", "tokenizer_vocabs"], { cwd: REPO, stdio: "inherit" });
   }
   const jobs = SYNTHETIC.map((f) => [join(FIXTURES, f), f.replace(/\.gguf$/, ".json"), true]);
   if (!skipGemma) {
@@ -305,7 +305,7 @@ async function main() {
     jobs.push([GEMMA, "gemma-3-270m.json", false]);
   }
   for (const [path, out, full] of jobs) {
-    if (!existsSync(path)) throw new Error(`${path} missing: run \`cargo run --example make_tokenizer_fixtures\` first`);
+    if (!existsSync(path)) throw new Error(`${path} missing: run \`cargo test --test fixture_writers -- --ignored tokenizer_vocabs\` first`);
     const fx = await oracle(llama, exe, path, { full });
     const file = join(FIXTURES, out);
     writeFileSync(file, pretty(fx) + "\n");

@@ -18,8 +18,8 @@
 // What it does:
 //  1. compiles scripts/oracle/dump_logits.c against the llama.h of the llama.cpp sources the
 //     prebuilt libllama was built from, links that libllama (tools/oracle/build/dump_logits);
-//  2. `cargo run --example make_synthetic_models -- DIR` writes the synthetic llama models
-//     (tests/support/synthetic_models.rs) to a temporary directory; their sha256 goes into the
+//  2. `cargo test --test fixture_writers -- --ignored synthetic_models` writes the synthetic llama
+//     models (tests/support/synthetic_models.rs) to a temporary directory; their sha256 goes into the
 //     fixtures, so tests notice when the generator drifts from what llama.cpp saw;
 //  3. runs llama.cpp on the CPU, one thread, greedy (argmax of the raw logits, lowest id on ties),
 //     no weight repacking (ggml's plain vec_dot path, as a portable engine computes it), flash
@@ -44,9 +44,9 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 
-import { ORACLE, REPO, llamaCppInfo, llamaLibDir, llamaSrcDir, requireOracleInstall } from "./llama_src.mjs";
+import { REPO, buildDumpLogits, dump, llamaCppInfo, requireOracleInstall } from "./llama_src.mjs";
 
 const FIXTURES = join(REPO, "tests/fixtures/oracle");
 const N_CTX = 512;
@@ -102,30 +102,6 @@ function parseArgs(argv) {
   }
   if (args.only && !["synthetic", "gemma"].includes(args.only)) throw new Error(`--only synthetic|gemma, not ${args.only}`);
   return args;
-}
-
-/** Compiles dump_logits.c (when missing or older than its source); returns the binary path. */
-function buildDumpLogits() {
-  const src = join(REPO, "scripts/oracle/dump_logits.c");
-  const out = join(ORACLE, "build/dump_logits");
-  const lib = llamaLibDir();
-  if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) return out;
-  const inc = llamaSrcDir();
-  mkdirSync(join(ORACLE, "build"), { recursive: true });
-  execFileSync("gcc", [
-    "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
-    "-I", join(inc, "include"), "-I", join(inc, "ggml/include"),
-    src, "-o", out,
-    join(lib, "libllama.v0.4.0.so"), join(lib, "libggml.v0.4.0.so"), join(lib, "libggml-base.so"),
-    join(lib, "libllama-common.so"), `-Wl,-rpath,${lib}`, "-lm",
-  ], { stdio: "inherit" });
-  return out;
-}
-
-function dump(bin, args, opts = {}) {
-  return execFileSync(bin, [args[0], llamaLibDir(), ...args.slice(1)], {
-    encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "inherit"], ...opts,
-  });
 }
 
 function versionString(bin) {
@@ -234,13 +210,13 @@ async function sha256File(path) {
 }
 
 function synthetic(bin, llamaCpp, keep, crate) {
-  const dir = keep ?? mkdtempSync(join(tmpdir(), "wasm-chord-synthetic-"));
+  const dir = resolve(keep ?? mkdtempSync(join(tmpdir(), "wasm-chord-synthetic-")));
   try {
     console.log(`synthetic models -> ${dir}`);
-    const out = execFileSync("cargo", ["run", "--quiet", "--example", "make_synthetic_models", "--", dir], {
-      cwd: crate, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
+    execFileSync("cargo", ["test", "--quiet", "--test", "fixture_writers", "--", "--ignored", "--exact", "synthetic_models"], {
+      cwd: crate, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WASM_CHORD_FIXTURE_DIR: dir },
     });
-    const models = out.trim().split("\n").map((l) => JSON.parse(l));
+    const models = readFileSync(join(dir, "manifest.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     for (const m of models) {
       const sha = createHash("sha256").update(readFileSync(m.path)).digest("hex");
       if (sha !== m.sha256) throw new Error(`${m.file}: sha256 from Rust ${m.sha256} != node ${sha}`);

@@ -18,7 +18,7 @@ What to expect (and what was seen when the fixtures were recorded):
 
 usage: python3 scripts/oracle/synthetic_reference.py MODELS_DIR [VARIANT ...]
        (MODELS_DIR from `node scripts/oracle/model-fixtures.mjs --only synthetic --keep MODELS_DIR`,
-       or `cargo run --example make_synthetic_models -- MODELS_DIR`)
+       or `WASM_CHORD_FIXTURE_DIR=MODELS_DIR cargo test --test fixture_writers -- --ignored synthetic_models`)
 Needs numpy and gguf (pip install gguf==0.19.0).
 """
 import json

@@ -49,7 +49,9 @@ let synthDir = null;
 export function syntheticModels() {
   if (!synthDir) {
     synthDir = mkdtempSync(join(tmpdir(), 'wasm-chord-synth-'));
-    execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'make_synthetic_models', '--', synthDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('cargo', ['test', '--quiet', '--test', 'fixture_writers', '--', '--ignored', '--exact', 'synthetic_models'], {
+      cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WASM_CHORD_FIXTURE_DIR: synthDir },
+    });
   }
   return synthDir;
 }

@@ -1,7 +1,5 @@
 //! The test fixtures' JSON, read with serde_json: `parse` and typed accessors that panic with
 //! what they found when a fixture does not have the expected shape.
-//!
-//! Included with `#[path = "support/json.rs"] mod json;`.
 
 #![allow(dead_code)]
 

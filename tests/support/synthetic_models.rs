@@ -1,12 +1,8 @@
 //! Small synthetic llama-architecture GGUF models, generated deterministically, for the
 //! engine's conformance tests against llama.cpp (tests/fixtures/oracle/synthetic-*.json).
 //!
-//! Included by path from tests and examples:
-//!
-//! ```ignore
-//! #[path = "common/synthetic_models.rs"]
-//! mod synthetic_models;
-//! ```
+//! Part of `tests/support` (`support::synthetic_models`); tests/fixture_writers.rs writes the
+//! files for llama.cpp.
 //!
 //! Every model has the same shape ([`N_EMBD`], [`N_HEAD`], [`N_HEAD_KV`], [`N_FF`],
 //! [`N_CTX`], [`vocab`]) and differs in layer count, tensor types and whether the output
