@@ -181,15 +181,13 @@ enum Want {
     CountTooLarge(&'static str),
 }
 
-#[test]
-fn truncation_at_every_boundary() {
-    let (b, l) = sample();
+/// Where to cut the sample file, and what the parser must then report.
+fn boundary_cuts(l: &Layout) -> Vec<(&'static str, usize, Want)> {
     let kv = &l.kvs;
-    let c = &l.tensor_infos[T_C];
     use Want::*;
     // Tensor #2 is the one whose fields are cut: before it the three tensor infos
     // (>= 32 bytes each) could not fit, which is reported as a count problem.
-    let cuts: Vec<(&str, usize, Want)> = vec![
+    vec![
         ("empty file", 0, Truncated("magic")),
         ("inside magic", 2, Truncated("magic")),
         ("inside version", 6, Truncated("version")),
@@ -253,6 +251,17 @@ fn truncation_at_every_boundary() {
             kv[K_NESTED].value.end - 3,
             Truncated("'test.nested' value element 2"),
         ),
+    ]
+    .into_iter()
+    .chain(tensor_info_cuts(l))
+    .collect()
+}
+
+/// Cuts inside the tensor-info table (tensor #2's fields) and the padding after it.
+fn tensor_info_cuts(l: &Layout) -> Vec<(&'static str, usize, Want)> {
+    let c = &l.tensor_infos[T_C];
+    use Want::*;
+    vec![
         (
             "tensor infos no longer fit",
             l.tensor_infos[T_B].name.start + 2,
@@ -285,8 +294,14 @@ fn truncation_at_every_boundary() {
             Truncated("'c.weight' data offset"),
         ),
         ("inside the padding", l.header_len + 1, Truncated("padding")),
-    ];
-    for (name, cut, want) in cuts {
+    ]
+}
+
+#[test]
+fn truncation_at_every_boundary() {
+    let (b, l) = sample();
+    use Want::*;
+    for (name, cut, want) in boundary_cuts(&l) {
         assert!(cut < b.len());
         let n = cut as u64;
         match want {
@@ -314,8 +329,8 @@ fn truncation_at_every_boundary() {
 
 // ---- counts and lengths larger than the file: errors, not allocations ----------------------
 
-#[test]
-fn huge_claims_fail_fast_without_allocating() {
+/// The sample file with one count or length replaced by a huge number each.
+fn huge_claims() -> Vec<(&'static str, Vec<u8>)> {
     let (b, l) = sample();
     let mut huge = Vec::new();
     for (name, at, v) in [
@@ -355,6 +370,12 @@ fn huge_claims_fail_fast_without_allocating() {
         put_u64(&mut c, at, v);
         huge.push((name, c));
     }
+    huge
+}
+
+#[test]
+fn huge_claims_fail_fast_without_allocating() {
+    let huge = huge_claims();
     for (name, bytes) in &huge {
         let t0 = Instant::now();
         let (r, peak) = peak_alloc(|| GgufFile::parse(bytes));
@@ -379,7 +400,12 @@ fn huge_claims_fail_fast_without_allocating() {
             "{name}: stream allocated {peak}"
         );
     }
+}
 
+/// The errors of `huge_claims` name the field and carry the claimed number.
+#[test]
+fn huge_claims_name_the_field() {
+    let huge = huge_claims();
     case!(
         "tensor count",
         huge[0].1,

@@ -126,36 +126,42 @@ fn check_shape(name: &str, fx: &Json, want: &Expect) -> String {
         }
         for (si, step) in steps.iter().enumerate() {
             let ctx = |what: &str| format!("{name}: case {ci}: step {si}: {what}");
-            let top = step.key("top").arr();
-            assert_eq!(top.len(), TOP_K, "{}", ctx("top list length"));
-            let mut prev: Option<(u64, f64)> = None;
-            let mut ids = Vec::with_capacity(TOP_K);
-            for entry in top {
-                let pair = entry.arr();
-                assert_eq!(pair.len(), 2, "{}", ctx("top entries are [id, logit]"));
-                let (id, logit) = (pair[0].u64(), pair[1].f64());
-                assert!((id as usize) < want.n_vocab, "{}", ctx("id out of vocab"));
-                assert!(logit.is_finite(), "{}", ctx("logit not finite"));
-                if let Some((pid, plogit)) = prev {
-                    assert!(
-                        plogit > logit || (plogit == logit && pid < id),
-                        "{}",
-                        ctx("top list not sorted by logit (desc), then id (asc)")
-                    );
-                }
-                assert!(!ids.contains(&id), "{}", ctx("duplicate id in top list"));
-                ids.push(id);
-                prev = Some((id, logit));
-            }
-            assert_eq!(
-                top[0].arr()[0].u64(),
-                greedy[si],
-                "{}",
-                ctx("greedy token is not the argmax of the step's logits")
-            );
+            check_step(step, greedy[si], want.n_vocab, &ctx);
         }
     }
     sha
+}
+
+/// One step's top list: TOP_K distinct in-vocabulary [id, finite logit] pairs sorted by logit
+/// (desc) then id (asc), headed by the step's greedy token.
+fn check_step(step: &Json, greedy: u64, n_vocab: usize, ctx: &dyn Fn(&str) -> String) {
+    let top = step.key("top").arr();
+    assert_eq!(top.len(), TOP_K, "{}", ctx("top list length"));
+    let mut prev: Option<(u64, f64)> = None;
+    let mut ids = Vec::with_capacity(TOP_K);
+    for entry in top {
+        let pair = entry.arr();
+        assert_eq!(pair.len(), 2, "{}", ctx("top entries are [id, logit]"));
+        let (id, logit) = (pair[0].u64(), pair[1].f64());
+        assert!((id as usize) < n_vocab, "{}", ctx("id out of vocab"));
+        assert!(logit.is_finite(), "{}", ctx("logit not finite"));
+        if let Some((pid, plogit)) = prev {
+            assert!(
+                plogit > logit || (plogit == logit && pid < id),
+                "{}",
+                ctx("top list not sorted by logit (desc), then id (asc)")
+            );
+        }
+        assert!(!ids.contains(&id), "{}", ctx("duplicate id in top list"));
+        ids.push(id);
+        prev = Some((id, logit));
+    }
+    assert_eq!(
+        top[0].arr()[0].u64(),
+        greedy,
+        "{}",
+        ctx("greedy token is not the argmax of the step's logits")
+    );
 }
 
 fn synthetic_fixture(v: &Variant) -> (Json, String) {

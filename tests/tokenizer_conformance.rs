@@ -79,6 +79,13 @@ fn long_prompt(fx: &Json) -> String {
     long
 }
 
+/// The (add_special, parse_special) or (remove_special, unparse_special) flag pairs, in the
+/// fixtures' order.
+const FLAGS: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+/// A recorder of mismatches: `expect(ok, what)`.
+type Expect<'a> = dyn FnMut(bool, String) + 'a;
+
 /// Compares everything a fixture records; returns the mismatches.
 fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
     let mut bad = Vec::new();
@@ -88,9 +95,14 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
             bad.push(format!("{name}: {msg}"));
         }
     };
+    check_vocab(tok, &fx["vocab"], &mut expect);
+    check_encode(tok, fx, &mut expect);
+    check_detokenize(tok, fx, &mut expect);
+    bad
+}
 
-    // Vocabulary-level facts.
-    let v = &fx["vocab"];
+/// Vocabulary-level facts: size, kind, special ids, flags, attributes, every piece.
+fn check_vocab(tok: &Tokenizer, v: &Json, expect: &mut Expect<'_>) {
     let n = v["n_tokens"].u64() as usize;
     expect(
         tok.n_vocab() == n,
@@ -160,9 +172,11 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
             );
         }
     }
+}
 
-    // Tokenization.
-    let flags = [(false, false), (false, true), (true, false), (true, true)];
+/// Tokenization of the inputs, the long prompt and the stress inputs.
+fn check_encode(tok: &Tokenizer, fx: &Json, expect: &mut Expect<'_>) {
+    let flags = FLAGS;
     for case in fx["tokenize"].arr() {
         let text = case["text"].str();
         for (k, &(add, parse)) in flags.iter().enumerate() {
@@ -206,8 +220,11 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
             );
         }
     }
+}
 
-    // Detokenization, whole and streamed.
+/// Detokenization, whole and streamed.
+fn check_detokenize(tok: &Tokenizer, fx: &Json, expect: &mut Expect<'_>) {
+    let flags = FLAGS;
     for case in fx["detokenize"].arr() {
         let ids = case["ids"].ids();
         for (k, &(remove, unparse)) in flags.iter().enumerate() {
@@ -237,7 +254,6 @@ fn check(tok: &Tokenizer, fx: &Json) -> Vec<String> {
             }
         }
     }
-    bad
 }
 
 fn assert_conforms(gguf: &[u8], fixture: &str) {
@@ -312,7 +328,7 @@ fn synthetic_fixtures_are_reproducible() {
         assert_eq!(*name, cname);
         assert!(
             bytes.as_slice() == cbytes,
-            "{name} differs from what tests/support/vocabs.rs builds: rerun `cargo run --example make_tokenizer_fixtures` and `node scripts/oracle/make_tokenizer_fixtures.mjs`"
+            "{name} differs from what tests/support/vocabs.rs builds: rerun `cargo test --test fixture_writers -- --ignored tokenizer_vocabs` and `node scripts/oracle/make_tokenizer_fixtures.mjs`"
         );
     }
 }

@@ -166,38 +166,7 @@ impl GgufWriter {
         let kv_count = b.len();
         put_u64(&mut b, self.kv_count.unwrap_or(self.kvs.len() as u64));
 
-        let mut kvs = Vec::with_capacity(self.kvs.len());
-        for (key, payload) in &self.kvs {
-            let key_len = b.len();
-            put_u64(&mut b, key.len() as u64);
-            let key_start = b.len();
-            b.extend_from_slice(key);
-            let value_type = b.len();
-            match payload {
-                KvPayload::Value(v) => {
-                    put_u32(&mut b, v.value_type().id());
-                    let start = b.len();
-                    put_value(&mut b, v);
-                    kvs.push(KvLayout {
-                        key_len,
-                        key: key_start..value_type,
-                        value_type,
-                        value: start..b.len(),
-                    });
-                }
-                KvPayload::Raw { type_id, bytes } => {
-                    put_u32(&mut b, *type_id);
-                    let start = b.len();
-                    b.extend_from_slice(bytes);
-                    kvs.push(KvLayout {
-                        key_len,
-                        key: key_start..value_type,
-                        value_type,
-                        value: start..b.len(),
-                    });
-                }
-            }
-        }
+        let kvs = self.put_kvs(&mut b);
 
         // Relative offsets first, so the table can be written in one pass.
         let mut offsets = Vec::with_capacity(self.tensors.len());
@@ -211,33 +180,7 @@ impl GgufWriter {
             offsets.push(off);
         }
 
-        let mut tensor_infos = Vec::with_capacity(self.tensors.len());
-        for (t, &off) in self.tensors.iter().zip(&offsets) {
-            let name_len = b.len();
-            put_u64(&mut b, t.name.len() as u64);
-            let name_start = b.len();
-            b.extend_from_slice(&t.name);
-            let n_dims = b.len();
-            put_u32(&mut b, t.dims.len() as u32);
-            let mut dims = Vec::with_capacity(t.dims.len());
-            for &d in &t.dims {
-                dims.push(b.len());
-                put_u64(&mut b, d);
-            }
-            let ty = b.len();
-            put_u32(&mut b, t.type_id);
-            let offset = b.len();
-            put_u64(&mut b, t.offset.unwrap_or(off as u64));
-            tensor_infos.push(TensorInfoLayout {
-                name_len,
-                name: name_start..n_dims,
-                n_dims,
-                dims,
-                ty,
-                offset,
-                end: b.len(),
-            });
-        }
+        let tensor_infos = self.put_tensor_infos(&mut b, &offsets);
         let header_len = b.len();
         let data_start = header_len.div_ceil(align) * align;
         b.resize(data_start, 0);
@@ -271,6 +214,68 @@ impl GgufWriter {
                 total_len,
             },
         )
+    }
+
+    /// The metadata key/value pairs, appended to `b`; where each field went.
+    fn put_kvs(&self, b: &mut Vec<u8>) -> Vec<KvLayout> {
+        let mut kvs = Vec::with_capacity(self.kvs.len());
+        for (key, payload) in &self.kvs {
+            let key_len = b.len();
+            put_u64(b, key.len() as u64);
+            let key_start = b.len();
+            b.extend_from_slice(key);
+            let value_type = b.len();
+            let type_id = match payload {
+                KvPayload::Value(v) => v.value_type().id(),
+                KvPayload::Raw { type_id, .. } => *type_id,
+            };
+            put_u32(b, type_id);
+            let start = b.len();
+            match payload {
+                KvPayload::Value(v) => put_value(b, v),
+                KvPayload::Raw { bytes, .. } => b.extend_from_slice(bytes),
+            }
+            kvs.push(KvLayout {
+                key_len,
+                key: key_start..value_type,
+                value_type,
+                value: start..b.len(),
+            });
+        }
+        kvs
+    }
+
+    /// The tensor-info table (data offsets `offsets` unless a tensor overrides its own),
+    /// appended to `b`; where each field went.
+    fn put_tensor_infos(&self, b: &mut Vec<u8>, offsets: &[usize]) -> Vec<TensorInfoLayout> {
+        let mut tensor_infos = Vec::with_capacity(self.tensors.len());
+        for (t, &off) in self.tensors.iter().zip(offsets) {
+            let name_len = b.len();
+            put_u64(b, t.name.len() as u64);
+            let name_start = b.len();
+            b.extend_from_slice(&t.name);
+            let n_dims = b.len();
+            put_u32(b, t.dims.len() as u32);
+            let mut dims = Vec::with_capacity(t.dims.len());
+            for &d in &t.dims {
+                dims.push(b.len());
+                put_u64(b, d);
+            }
+            let ty = b.len();
+            put_u32(b, t.type_id);
+            let offset = b.len();
+            put_u64(b, t.offset.unwrap_or(off as u64));
+            tensor_infos.push(TensorInfoLayout {
+                name_len,
+                name: name_start..n_dims,
+                n_dims,
+                dims,
+                ty,
+                offset,
+                end: b.len(),
+            });
+        }
+        tensor_infos
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -85,8 +85,6 @@ pub(crate) fn attention(
     let (hd4, hdv4) = (lanes::lanes(hd), lanes::lanes(hdv));
     let q_dim = s.n_head * hd;
     let o_dim = s.n_head * hdv;
-    let k_dim = s.n_head_kv * hd;
-    let v_dim = s.n_head_kv * hdv;
     let group = s.n_head / s.n_head_kv.max(1);
     if n == 0 || kv.slots == 0 {
         return;
@@ -115,56 +113,23 @@ pub(crate) fn attention(
             let j1 = (j0 + TILE).min(last + 1);
             // Keys before first_key(p0) in the first tile may be gone from a ring; no query
             // reads them, so they are not loaded.
-            for pos in j0.max(first_key(p0))..j1 {
-                let jj = pos - j0;
-                let slot = pos % kv.slots;
-                kv.k.read_lanes(
-                    slot * k_dim + g * hd,
-                    hd,
-                    &mut scr.kt[jj * hd4..(jj + 1) * hd4],
-                );
-                kv.v.read_lanes(
-                    slot * v_dim + g * hdv,
-                    hdv,
-                    &mut scr.vt[jj * hdv4..(jj + 1) * hdv4],
-                );
-            }
+            load_tile(kv, s, g, j0, j0.max(first_key(p0))..j1, scr);
             for t in 0..n {
                 let p = p0 + t;
-                let a = j0.max(first_key(p));
-                let b = j1.min(p + 1);
+                let (a, b) = (j0.max(first_key(p)), j1.min(p + 1));
                 if a >= b {
                     continue;
                 }
+                let keys = a - j0..b - j0;
                 for h in g * group..(g + 1) * group {
                     let idx = t * s.n_head + h;
-                    let qh = &scr.q[idx * hd4..(idx + 1) * hd4];
-                    let mut mx = f32::NEG_INFINITY;
-                    for pos in a..b {
-                        let k = &scr.kt[(pos - j0) * hd4..(pos - j0 + 1) * hd4];
-                        let mut sc = lanes::dot(qh, k) * s.kq_scale;
-                        if let Some(c) = s.softcap {
-                            sc = c * (sc / c).tanh();
-                        }
-                        scr.scores[pos - a] = sc;
-                        mx = mx.max(sc);
-                    }
-                    let m_old = scr.m[idx];
-                    let m_new = m_old.max(mx);
-                    let acc = &mut scr.acc[idx * hdv4..(idx + 1) * hdv4];
-                    if m_new > m_old && scr.l[idx] > 0.0 {
-                        let c = (m_old - m_new).exp();
-                        scr.l[idx] *= c;
-                        lanes::scale(acc, c);
-                    }
-                    let mut sum = 0.0f32;
-                    for pos in a..b {
-                        let w = (scr.scores[pos - a] - m_new).exp();
-                        sum += w;
-                        lanes::axpy(acc, w, &scr.vt[(pos - j0) * hdv4..(pos - j0 + 1) * hdv4]);
-                    }
-                    scr.l[idx] += sum;
-                    scr.m[idx] = m_new;
+                    let row = Row {
+                        q: &scr.q[idx * hd4..(idx + 1) * hd4],
+                        m: &mut scr.m[idx],
+                        l: &mut scr.l[idx],
+                        acc: &mut scr.acc[idx * hdv4..(idx + 1) * hdv4],
+                    };
+                    absorb_tile(s, row, keys.clone(), &scr.kt, &scr.vt, &mut scr.scores);
                 }
             }
             j0 = j1;
@@ -180,4 +145,72 @@ pub(crate) fn attention(
             &mut out[t * o_dim + h * hdv..t * o_dim + (h + 1) * hdv],
         );
     }
+}
+
+/// Keys and values of KV head `g` at positions `pos` into the tile that starts at `j0`.
+#[inline(always)]
+fn load_tile(
+    kv: &LayerKv,
+    s: &AttnShape,
+    g: usize,
+    j0: usize,
+    pos: std::ops::Range<usize>,
+    scr: &mut AttnScratch,
+) {
+    let (hd, hdv) = (s.head_dim, s.head_dim_v);
+    let (hd4, hdv4) = (lanes::lanes(hd), lanes::lanes(hdv));
+    let (k_dim, v_dim) = (s.n_head_kv * hd, s.n_head_kv * hdv);
+    for pos in pos {
+        let (jj, slot) = (pos - j0, pos % kv.slots);
+        let kt = &mut scr.kt[jj * hd4..(jj + 1) * hd4];
+        kv.k.read_lanes(slot * k_dim + g * hd, hd, kt);
+        let vt = &mut scr.vt[jj * hdv4..(jj + 1) * hdv4];
+        kv.v.read_lanes(slot * v_dim + g * hdv, hdv, vt);
+    }
+}
+
+/// One (query, head)'s running state: its packed query, maximum, sum and accumulator.
+struct Row<'a> {
+    q: &'a [F4],
+    m: &'a mut f32,
+    l: &'a mut f32,
+    acc: &'a mut [F4],
+}
+
+/// The online-softmax update of one row with the tile's keys `keys` (tile indices).
+#[inline(always)]
+fn absorb_tile(
+    s: &AttnShape,
+    row: Row<'_>,
+    keys: std::ops::Range<usize>,
+    kt: &[F4],
+    vt: &[F4],
+    scores: &mut [f32],
+) {
+    let (hd4, hdv4) = (lanes::lanes(s.head_dim), lanes::lanes(s.head_dim_v));
+    let a = keys.start;
+    let mut mx = f32::NEG_INFINITY;
+    for j in keys.clone() {
+        let mut sc = lanes::dot(row.q, &kt[j * hd4..(j + 1) * hd4]) * s.kq_scale;
+        if let Some(c) = s.softcap {
+            sc = c * (sc / c).tanh();
+        }
+        scores[j - a] = sc;
+        mx = mx.max(sc);
+    }
+    let m_old = *row.m;
+    let m_new = m_old.max(mx);
+    if m_new > m_old && *row.l > 0.0 {
+        let c = (m_old - m_new).exp();
+        *row.l *= c;
+        lanes::scale(row.acc, c);
+    }
+    let mut sum = 0.0f32;
+    for j in keys {
+        let w = (scores[j - a] - m_new).exp();
+        sum += w;
+        lanes::axpy(row.acc, w, &vt[j * hdv4..(j + 1) * hdv4]);
+    }
+    *row.l += sum;
+    *row.m = m_new;
 }

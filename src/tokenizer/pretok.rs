@@ -209,108 +209,112 @@ fn lower(c: u32) -> u32 {
 
 /// Llama 3 (`max_digits` = 3) and Qwen2 (`max_digits` = 1).
 fn llama3(s: &mut Seg<'_>, ini: usize, max_digits: usize) {
-    let end = s.end;
     let mut pos = ini;
-    while pos < end {
-        let cpt = s.cpt(pos);
-        let flags = s.flags(pos);
+    while pos < s.end {
+        // The regex's alternatives, in order; each gives the end of its match.
+        let end = contraction(s, pos)
+            .or_else(|| letters(s, pos))
+            .or_else(|| digits(s, pos, max_digits))
+            .or_else(|| punctuation(s, pos))
+            .unwrap_or_else(|| whitespace(s, pos));
+        s.add(end);
+        pos = end;
+    }
+}
 
-        // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-        if is_ascii(cpt, b'\'') && pos + 1 < end {
-            let next = lower(s.cpt(pos + 1));
-            if [b's', b't', b'm', b'd'].iter().any(|&b| is_ascii(next, b)) {
-                pos += s.add(pos + 2);
-                continue;
-            }
-            if pos + 2 < end {
-                let next2 = lower(s.cpt(pos + 2));
-                if (is_ascii(next, b'r') && is_ascii(next2, b'e'))
-                    || (is_ascii(next, b'v') && is_ascii(next2, b'e'))
-                    || (is_ascii(next, b'l') && is_ascii(next2, b'l'))
-                {
-                    pos += s.add(pos + 3);
-                    continue;
-                }
-            }
+/// `(?i:'s|'t|'re|'ve|'m|'ll|'d)`
+fn contraction(s: &Seg<'_>, pos: usize) -> Option<usize> {
+    if !is_ascii(s.cpt(pos), b'\'') || pos + 1 >= s.end {
+        return None;
+    }
+    let next = lower(s.cpt(pos + 1));
+    if [b's', b't', b'm', b'd'].iter().any(|&b| is_ascii(next, b)) {
+        return Some(pos + 2);
+    }
+    if pos + 2 < s.end {
+        let next2 = lower(s.cpt(pos + 2));
+        if (is_ascii(next, b'r') && is_ascii(next2, b'e'))
+            || (is_ascii(next, b'v') && is_ascii(next2, b'e'))
+            || (is_ascii(next, b'l') && is_ascii(next2, b'l'))
+        {
+            return Some(pos + 3);
         }
+    }
+    None
+}
 
-        // [^\r\n\p{L}\p{N}]?\p{L}+
-        let cr_lf = is_ascii(cpt, b'\r') || is_ascii(cpt, b'\n');
-        if !(cr_lf || flags.number) && (flags.letter || s.flags(pos + 1).letter) {
-            pos += 1;
-            while s.flags(pos).letter {
-                pos += 1;
-            }
-            s.add(pos);
-            continue;
-        }
-
-        // \p{N}{1,3} (Llama 3) or \p{N} (Qwen2)
-        if flags.number {
-            if max_digits == 1 {
-                pos += 1;
-                s.add(pos);
-                continue;
-            }
-            let mut run = pos;
-            while s.flags(pos).number {
-                pos += 1;
-                if pos - run >= max_digits {
-                    s.add(pos);
-                    run = pos;
-                }
-            }
-            s.add(pos);
-            continue;
-        }
-
-        // <space>?[^\s\p{L}\p{N}]+[\r\n]*
-        let space = is_ascii(cpt, b' ');
-        let mut flags2 = if space { s.flags(pos + 1) } else { flags };
-        if !(flags2.whitespace || flags2.letter || flags2.number) && flags.present {
-            pos += usize::from(space);
-            while !(flags2.whitespace || flags2.letter || flags2.number) && flags2.present {
-                pos += 1;
-                flags2 = s.flags(pos);
-            }
-            let mut c2 = s.cpt(pos);
-            while is_ascii(c2, b'\r') || is_ascii(c2, b'\n') {
-                pos += 1;
-                c2 = s.cpt(pos);
-            }
-            s.add(pos);
-            continue;
-        }
-
-        let mut n_ws = 0usize;
-        let mut last_cr_lf_end = 0usize;
-        while s.flags(pos + n_ws).whitespace {
-            let c2 = s.cpt(pos + n_ws);
-            if is_ascii(c2, b'\r') || is_ascii(c2, b'\n') {
-                last_cr_lf_end = pos + n_ws + 1;
-            }
-            n_ws += 1;
-        }
-        // \s*[\r\n]+
-        if last_cr_lf_end > 0 {
-            pos = last_cr_lf_end;
-            s.add(pos);
-            continue;
-        }
-        // \s+(?!\S)
-        if n_ws > 1 && s.cpt(pos + n_ws) != OUT_OF_RANGE {
-            pos += n_ws - 1;
-            s.add(pos);
-            continue;
-        }
-        // \s+
-        if n_ws > 0 {
-            pos += n_ws;
-            s.add(pos);
-            continue;
-        }
+/// `[^\r\n\p{L}\p{N}]?\p{L}+`
+fn letters(s: &Seg<'_>, mut pos: usize) -> Option<usize> {
+    let cpt = s.cpt(pos);
+    let cr_lf = is_ascii(cpt, b'\r') || is_ascii(cpt, b'\n');
+    if cr_lf || s.flags(pos).number || !(s.flags(pos).letter || s.flags(pos + 1).letter) {
+        return None;
+    }
+    pos += 1;
+    while s.flags(pos).letter {
         pos += 1;
-        s.add(pos);
+    }
+    Some(pos)
+}
+
+/// `\p{N}{1,3}` (Llama 3) or `\p{N}` (Qwen2): a longer run of digits is split into groups of
+/// `max_digits` from its start.
+fn digits(s: &mut Seg<'_>, mut pos: usize, max_digits: usize) -> Option<usize> {
+    if !s.flags(pos).number {
+        return None;
+    }
+    if max_digits == 1 {
+        return Some(pos + 1);
+    }
+    let mut run = pos;
+    while s.flags(pos).number {
+        pos += 1;
+        if pos - run >= max_digits {
+            s.add(pos);
+            run = pos;
+        }
+    }
+    Some(pos)
+}
+
+/// `<space>?[^\s\p{L}\p{N}]+[\r\n]*`
+fn punctuation(s: &Seg<'_>, mut pos: usize) -> Option<usize> {
+    let flags = s.flags(pos);
+    let space = is_ascii(s.cpt(pos), b' ');
+    let mut flags2 = if space { s.flags(pos + 1) } else { flags };
+    if flags2.whitespace || flags2.letter || flags2.number || !flags.present {
+        return None;
+    }
+    pos += usize::from(space);
+    while !(flags2.whitespace || flags2.letter || flags2.number) && flags2.present {
+        pos += 1;
+        flags2 = s.flags(pos);
+    }
+    while is_ascii(s.cpt(pos), b'\r') || is_ascii(s.cpt(pos), b'\n') {
+        pos += 1;
+    }
+    Some(pos)
+}
+
+/// `\s*[\r\n]+`, `\s+(?!\S)`, `\s+`, or else one code point.
+fn whitespace(s: &Seg<'_>, pos: usize) -> usize {
+    let mut n_ws = 0usize;
+    let mut last_cr_lf_end = 0usize;
+    while s.flags(pos + n_ws).whitespace {
+        let c2 = s.cpt(pos + n_ws);
+        if is_ascii(c2, b'\r') || is_ascii(c2, b'\n') {
+            last_cr_lf_end = pos + n_ws + 1;
+        }
+        n_ws += 1;
+    }
+    if last_cr_lf_end > 0 {
+        last_cr_lf_end
+    } else if n_ws > 1 && s.cpt(pos + n_ws) != OUT_OF_RANGE {
+        pos + n_ws - 1
+    } else if n_ws > 0 {
+        pos + n_ws
+    } else {
+        pos + 1
     }
 }
 

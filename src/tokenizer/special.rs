@@ -177,19 +177,34 @@ impl Specials {
             }
         });
 
-        // Replay llama.cpp's order: tokens by rank, each left to right, taking an occurrence
-        // when all its bytes are still unclaimed text.
+        let by_rank = |rank: u32| {
+            let from = offsets.get(&rank).copied().unwrap_or(0);
+            let n = counts.get(&rank).copied().unwrap_or(0) as usize;
+            starts.get(from..from + n).unwrap_or(&[])
+        };
+        let (alive, taken) = self.claim(vocab, bytes, &ranks, by_rank);
+        fragments(&alive, &taken)
+    }
+
+    /// Replays llama.cpp's order: tokens by rank, each left to right (`starts_of(rank)`, in
+    /// increasing order), taking an occurrence when all its bytes are still unclaimed text.
+    /// Returns which bytes stay text and the (start, length, id) taken, sorted by start.
+    fn claim<'a>(
+        &self,
+        vocab: &Vocab,
+        bytes: &[u8],
+        ranks: &[u32],
+        starts_of: impl Fn(u32) -> &'a [usize],
+    ) -> (Vec<bool>, Vec<(usize, usize, u32)>) {
         let mut alive = vec![true; bytes.len()];
         let mut taken: Vec<(usize, usize, u32)> = Vec::new();
-        for &rank in &ranks {
+        for &rank in ranks {
             let Some(&id) = self.order.get(rank as usize) else {
                 continue;
             };
             let len = vocab.text_len(id);
             let attr = vocab.attr(id);
-            let from = offsets.get(&rank).copied().unwrap_or(0);
-            let n = counts.get(&rank).copied().unwrap_or(0) as usize;
-            for &p in starts.get(from..from + n).unwrap_or(&[]) {
+            for &p in starts_of(rank) {
                 let Some(span) = alive.get(p..p + len) else {
                     continue;
                 };
@@ -215,32 +230,7 @@ impl Specials {
             }
         }
         taken.sort_unstable();
-
-        let mut out = Vec::with_capacity(2 * taken.len() + 1);
-        let push_alive = |out: &mut Vec<Fragment>, range: Range<usize>| {
-            let mut run: Option<usize> = None;
-            for q in range.clone() {
-                match (alive[q], run) {
-                    (true, None) => run = Some(q),
-                    (false, Some(s)) => {
-                        out.push(Fragment::Text(s..q));
-                        run = None;
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(s) = run {
-                out.push(Fragment::Text(s..range.end));
-            }
-        };
-        let mut cur = 0usize;
-        for &(p, len, id) in &taken {
-            push_alive(&mut out, cur..p);
-            out.push(Fragment::Token(id));
-            cur = p + len;
-        }
-        push_alive(&mut out, cur..bytes.len());
-        out
+        (alive, taken)
     }
 
     /// llama.cpp's algorithm, over the given ranks only (tokens that do not occur cannot
@@ -305,4 +295,33 @@ impl Specials {
         }
         frags
     }
+}
+
+/// The taken tokens in order, with the runs of still-alive bytes between them as text.
+fn fragments(alive: &[bool], taken: &[(usize, usize, u32)]) -> Vec<Fragment> {
+    let mut out = Vec::with_capacity(2 * taken.len() + 1);
+    let push_alive = |out: &mut Vec<Fragment>, range: Range<usize>| {
+        let mut run: Option<usize> = None;
+        for q in range.clone() {
+            match (alive[q], run) {
+                (true, None) => run = Some(q),
+                (false, Some(s)) => {
+                    out.push(Fragment::Text(s..q));
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = run {
+            out.push(Fragment::Text(s..range.end));
+        }
+    };
+    let mut cur = 0usize;
+    for &(p, len, id) in taken {
+        push_alive(&mut out, cur..p);
+        out.push(Fragment::Token(id));
+        cur = p + len;
+    }
+    push_alive(&mut out, cur..alive.len());
+    out
 }

@@ -1,7 +1,7 @@
 //! Synthetic tokenizer vocabularies, built deterministically from a small corpus and written
 //! as vocab-only GGUF files (`general.architecture = llama`, no tensors) with our GgufWriter.
 //!
-//! Used by `cargo run --example make_tokenizer_fixtures` (writes them to
+//! Used by tests/fixture_writers.rs (`tokenizer_vocabs` writes them to
 //! tests/fixtures/tokenizer/, where llama.cpp reads them to produce the golden JSON) and by
 //! tests/tokenizer_conformance.rs (checks the committed files are exactly what this code
 //! produces). Only the crate's public API is used.
@@ -164,6 +164,42 @@ fn common_kvs(w: &mut GgufWriter, name: &str) {
 /// pieces no merge path reaches. `name` feeds llama.cpp's by-name attribute rules (a name
 /// containing "phi-3" makes special tokens strip spaces to their right).
 pub fn spm_vocab(name: &str, phi3: bool) -> Vec<u8> {
+    let tokens = spm_tokens(phi3);
+    let mut w = GgufWriter::new();
+    common_kvs(&mut w, name);
+    w.kv("tokenizer.ggml.model", "llama");
+    w.kv("tokenizer.ggml.pre", "default");
+    w.kv(
+        "tokenizer.ggml.tokens",
+        Array::from(tokens.iter().map(|t| t.0.as_str()).collect::<Vec<_>>()),
+    );
+    w.kv(
+        "tokenizer.ggml.scores",
+        Array::from(tokens.iter().map(|t| t.1).collect::<Vec<f32>>()),
+    );
+    w.kv(
+        "tokenizer.ggml.token_type",
+        Array::from(tokens.iter().map(|t| t.2).collect::<Vec<i32>>()),
+    );
+    w.kv("tokenizer.ggml.bos_token_id", 1u32);
+    w.kv("tokenizer.ggml.eos_token_id", 2u32);
+    w.kv("tokenizer.ggml.unknown_token_id", 0u32);
+    w.kv("tokenizer.ggml.add_bos_token", true);
+    w.kv("tokenizer.ggml.add_eos_token", false);
+    w.kv("tokenizer.ggml.add_space_prefix", true);
+    if phi3 {
+        // Two end-of-turn texts: name the EOT token (llama.cpp's pick would be unspecified).
+        let eot = tokens
+            .iter()
+            .position(|t| t.0 == "<end_of_turn>")
+            .unwrap_or(0) as u32;
+        w.kv("tokenizer.ggml.eot_token_id", eot);
+    }
+    w.to_bytes()
+}
+
+/// The SentencePiece vocabulary's (piece, score, token type) list, in id order.
+fn spm_tokens(phi3: bool) -> Vec<(String, f32, i32)> {
     let mut tokens: Vec<(String, f32, i32)> = vec![
         ("<unk>".into(), 0.0, UNKNOWN),
         ("<s>".into(), 0.0, CONTROL),
@@ -241,38 +277,7 @@ pub fn spm_vocab(name: &str, phi3: bool) -> Vec<u8> {
             tokens.push((t.into(), 10.0, NORMAL));
         }
     }
-
-    let mut w = GgufWriter::new();
-    common_kvs(&mut w, name);
-    w.kv("tokenizer.ggml.model", "llama");
-    w.kv("tokenizer.ggml.pre", "default");
-    w.kv(
-        "tokenizer.ggml.tokens",
-        Array::from(tokens.iter().map(|t| t.0.as_str()).collect::<Vec<_>>()),
-    );
-    w.kv(
-        "tokenizer.ggml.scores",
-        Array::from(tokens.iter().map(|t| t.1).collect::<Vec<f32>>()),
-    );
-    w.kv(
-        "tokenizer.ggml.token_type",
-        Array::from(tokens.iter().map(|t| t.2).collect::<Vec<i32>>()),
-    );
-    w.kv("tokenizer.ggml.bos_token_id", 1u32);
-    w.kv("tokenizer.ggml.eos_token_id", 2u32);
-    w.kv("tokenizer.ggml.unknown_token_id", 0u32);
-    w.kv("tokenizer.ggml.add_bos_token", true);
-    w.kv("tokenizer.ggml.add_eos_token", false);
-    w.kv("tokenizer.ggml.add_space_prefix", true);
-    if phi3 {
-        // Two end-of-turn texts: name the EOT token (llama.cpp's pick would be unspecified).
-        let eot = tokens
-            .iter()
-            .position(|t| t.0 == "<end_of_turn>")
-            .unwrap_or(0) as u32;
-        w.kv("tokenizer.ggml.eot_token_id", eot);
-    }
-    w.to_bytes()
+    tokens
 }
 
 /// Options of a byte-level BPE variant.
