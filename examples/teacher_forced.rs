@@ -2,12 +2,16 @@
 //! `scripts/compare-top1.mjs`, which sets these side by side with the wasm build and llama.cpp).
 //!
 //!     cargo run --release --example teacher_forced -- MODEL.gguf FIXTURE.json [--gpu] [--perturb TENSOR]
+//!         [--kv f16|f32] [--top-logits]
 //!
 //! For every fixture case it evaluates the prompt plus the fixture's greedy tokens from an empty
 //! cache and prints, per position, `[top-1 id, top-1 − top-2 logit]` (the gap is `null` on the
 //! GPU, which reads back only the argmax).
 //! * `--gpu`: the WebGPU forward pass (wgpu on Vulkan natively, e.g. Mesa's lavapipe) instead of
 //!   the CPU path (which natively runs the scalar reference kernels).
+//! * `--kv`: the KV cache type (default the session default, f16; the fixtures used f32).
+//! * `--top-logits`: per position, our logits at the fixture's top ids (in the fixture's order)
+//!   instead of `[top-1, gap]` (for scripts/oracle/spread.mjs; CPU only).
 //! * `--perturb TENSOR`: flips the lowest mantissa bit of every value of that F32 tensor (a
 //!   change of one unit in the last place) before loading, to see how far the model's top-1
 //!   moves under the smallest possible change of one input.
@@ -23,7 +27,7 @@ use wasm_chord::engine::{Produce, Produced};
 use wasm_chord::gguf::LoadedGguf;
 #[cfg(not(target_arch = "wasm32"))]
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
-use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
+use wasm_chord::model::{KvType, Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::quant::GgmlType;
 use wasm_chord::sampler::argmax;
 
@@ -96,6 +100,15 @@ fn run() -> Result<(), String> {
         );
     };
     let gpu = args.iter().any(|a| a == "--gpu");
+    let top_logits = args.iter().any(|a| a == "--top-logits");
+    let kv_type = match args.iter().position(|a| a == "--kv") {
+        None => KvType::default(),
+        Some(i) => match args.get(i + 1).map(String::as_str) {
+            Some("f16") => KvType::F16,
+            Some("f32") => KvType::F32,
+            other => return Err(format!("--kv f16|f32, not {other:?}")),
+        },
+    };
     let bytes = std::fs::read(model_path).map_err(|e| format!("{model_path}: {e}"))?;
     let mut gguf = LoadedGguf::from_bytes(bytes).map_err(|e| e.to_string())?;
     if let Some(i) = args.iter().position(|a| a == "--perturb") {
@@ -111,6 +124,7 @@ fn run() -> Result<(), String> {
     let model = Arc::new(Model::load(gguf, &ModelOptions::default()).map_err(|e| e.to_string())?);
     let opts = SessionOptions {
         n_ctx: fixture["n_ctx"].as_u64().ok_or("fixture without n_ctx")? as usize,
+        kv_type,
         ..SessionOptions::default()
     };
     let n_vocab = model.config().n_vocab;
@@ -133,21 +147,45 @@ fn run() -> Result<(), String> {
             let mut s = Session::new(Arc::clone(&model), &opts).map_err(|e| e.to_string())?;
             let mut logits = s.prefill(&prompt).map_err(|e| e.to_string())?.to_vec();
             logits.extend_from_slice(s.prefill_logits_all(forced).map_err(|e| e.to_string())?);
-            logits
-                .chunks_exact(n_vocab)
-                .map(|l| {
-                    let top = argmax(l).unwrap_or(u32::MAX);
-                    let second = l
-                        .iter()
-                        .enumerate()
-                        .filter(|&(i, _)| i as u32 != top)
-                        .fold(f32::NEG_INFINITY, |m, (_, &v)| m.max(v));
-                    format!("[{top},{}]", l[top as usize] - second)
-                })
-                .collect()
+            let per_step = logits.chunks_exact(n_vocab);
+            if top_logits {
+                let steps = case["steps"].as_array().ok_or("case without steps")?;
+                per_step
+                    .zip(steps)
+                    .map(|(l, step)| top_ids_logits(l, step))
+                    .collect::<Result<_, _>>()?
+            } else {
+                per_step.map(top_and_gap).collect()
+            }
         };
         out.push(format!("[{}]", row.join(",")));
     }
     println!("[{}]", out.join(","));
     Ok(())
+}
+
+/// `[top-1 id, top-1 − top-2 logit]` of one position.
+fn top_and_gap(l: &[f32]) -> String {
+    let top = argmax(l).unwrap_or(u32::MAX);
+    let second = l
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i as u32 != top)
+        .fold(f32::NEG_INFINITY, |m, (_, &v)| m.max(v));
+    format!("[{top},{}]", l[top as usize] - second)
+}
+
+/// Our logits at the ids of a fixture step's top list, in its order.
+fn top_ids_logits(l: &[f32], step: &Value) -> Result<String, String> {
+    let top = step["top"].as_array().ok_or("step without top")?;
+    let vals: Vec<String> = top
+        .iter()
+        .map(|pair| {
+            let id = pair[0].as_u64().ok_or("bad top id")? as usize;
+            l.get(id)
+                .map(|v| v.to_string())
+                .ok_or_else(|| format!("top id {id} out of vocab"))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(format!("[{}]", vals.join(",")))
 }

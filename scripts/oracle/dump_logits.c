@@ -4,7 +4,10 @@
 //
 // Numerics: CPU backend only, one thread, flash attention off, F32 K/V cache (so the cache does
 // not round keys and values to f16), no weight repacking, the prompt decoded as one batch, then
-// one token per decode.
+// one token per decode. To measure how far llama.cpp's own kernel paths sit from each other
+// (scripts/oracle/spread.mjs), the environment can switch single settings:
+// DUMP_LOGITS_REPACK=1 (weight repacking on), DUMP_LOGITS_FLASH=1 (flash attention on),
+// DUMP_LOGITS_KV_F16=1 (F16 K/V cache).
 //
 // usage:
 //   dump_logits info   BACKEND_DIR
@@ -17,6 +20,10 @@
 //                                         argmax (lowest id on ties), top-1 minus top-2 over the
 //                                         whole vocabulary, then the TOP_K highest (logit desc, id asc)
 //       then "E"
+//   dump_logits force  BACKEND_DIR MODEL N_CTX REQUESTS
+//       teacher forcing: REQUESTS has one "F <n_prompt> id,id,..." line per case; decodes the first
+//       n_prompt ids as one batch, then the rest one per decode, and after each decode prints
+//       "L logit logit ..." (the whole vocabulary), then "E"
 //   dump_logits bench  BACKEND_DIR MODEL N_PROMPT N_GEN N_THREADS REPS
 //       -> "B n_prompt n_gen threads prefill_tok_s decode_tok_s" (best of REPS after a warm-up);
 //          the prompt is N_PROMPT tokens of a fixed English text, decoding is greedy; llama.cpp's
@@ -76,9 +83,11 @@ static struct llama_context * new_context(struct llama_model * model, int n_ctx,
     cp.n_threads = n_threads;
     cp.n_threads_batch = n_threads;
     if (plain) {
-        cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-        cp.type_k = GGML_TYPE_F32;
-        cp.type_v = GGML_TYPE_F32;
+        bool flash = getenv("DUMP_LOGITS_FLASH") != NULL;
+        bool f16 = getenv("DUMP_LOGITS_KV_F16") != NULL;
+        cp.flash_attn_type = flash ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+        cp.type_k = f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        cp.type_v = f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     }
     cp.no_perf = true;
     struct llama_context * ctx = llama_init_from_model(model, cp);
@@ -151,6 +160,42 @@ static int run(const char * model_path, int n_ctx, int n_predict, int top_k, con
     return 0;
 }
 
+static int force(const char * model_path, int n_ctx, const char * requests) {
+    struct llama_model * model = load_model(model_path, true);
+    const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+    struct llama_context * ctx = new_context(model, n_ctx, 1, true);
+
+    FILE * f = fopen(requests, "rb");
+    if (!f) { perror(requests); return 1; }
+    static char line[1 << 20];
+    llama_token * toks = malloc(sizeof(llama_token) * n_ctx);
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] != 'F') continue;
+        char * p = line + 2;
+        int n_prompt = (int) strtol(p, &p, 10), n = 0;
+        while (*p == ' ' || *p == ',') {
+            if (n == n_ctx) { fprintf(stderr, "more than n_ctx tokens\n"); return 1; }
+            toks[n++] = (llama_token) strtol(p + 1, &p, 10);
+        }
+        if (n_prompt < 1 || n_prompt > n) { fprintf(stderr, "bad n_prompt %d of %d\n", n_prompt, n); return 1; }
+        llama_memory_clear(llama_get_memory(ctx), true);
+        for (int at = 0; at < n; at = at ? at + 1 : n_prompt) {
+            decode(ctx, toks + at, at ? 1 : n_prompt);
+            const float * logits = llama_get_logits_ith(ctx, -1);
+            fputs("L", stdout);
+            for (int i = 0; i < n_vocab; i++) printf(" %.9g", (double) logits[i]);
+            fputs("\n", stdout);
+        }
+        fputs("E\n", stdout);
+        fflush(stdout);
+    }
+    fclose(f);
+    free(toks);
+    llama_free(ctx);
+    llama_model_free(model);
+    return 0;
+}
+
 static const char * BENCH_TEXT =
     "The history of science is the study of the development of science and scientific knowledge, "
     "including both the natural and social sciences. Science is a body of empirical, theoretical, and "
@@ -214,6 +259,8 @@ int main(int argc, char ** argv) {
         rc = 0;
     } else if (strcmp(argv[1], "run") == 0 && argc == 8) {
         rc = run(argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), argv[7]);
+    } else if (strcmp(argv[1], "force") == 0 && argc == 6) {
+        rc = force(argv[3], atoi(argv[4]), argv[5]);
     } else if (strcmp(argv[1], "bench") == 0 && argc == 8) {
         rc = bench(argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
     } else {
