@@ -8,7 +8,8 @@
 //!   reproduce llama.cpp's tokens up to the first step below that gap. Natively the prefill
 //!   (GEMM) and decode (GEMV) paths compute each row identically, so teacher-forced argmax
 //!   agreement *is* greedy agreement; one Gemma case also runs the real generate loop.
-//! * Synthetic llama models (tests/support/synthetic_models.rs): the same, 16 steps each.
+//! * Synthetic llama, qwen2 and qwen3 models (tests/support/synthetic_models.rs): the same, 16
+//!   steps each.
 //!
 //! Where the error comes from. Our graph reproduces llama.cpp's exactly: the all-F32 synthetic
 //! model agrees to 1e-5, and with llama.cpp's x86 (AVX) rounding of the Q8_0 activations
@@ -200,7 +201,7 @@ fn gemma_f16_cache_stays_close() {
 }
 
 #[test]
-fn synthetic_llama_models_match_llama_cpp() {
+fn synthetic_models_match_llama_cpp() {
     for v in &synthetic_models::VARIANTS {
         check_synthetic(v, &oracle(&v.fixture_name()));
     }

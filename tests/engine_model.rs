@@ -91,6 +91,65 @@ fn config_comes_from_metadata() {
 }
 
 #[test]
+fn qwen_configs_come_from_metadata() {
+    let m = model(&Tiny::qwen2());
+    let c = m.config();
+    assert_eq!(c.arch, Arch::Qwen2);
+    assert!(c.rope_neox && c.qkv_bias && !c.qk_norm && !c.post_norms);
+    assert_eq!(c.attn_scale, 0.25);
+
+    let m = model(&Tiny::qwen3());
+    let c = m.config();
+    assert_eq!(c.arch, Arch::Qwen3);
+    assert!(c.rope_neox && c.qk_norm && !c.qkv_bias && !c.scale_queries);
+    // attention.key_length (32), not n_embd / n_head (16).
+    assert_eq!((c.head_dim, c.q_dim(), c.k_dim()), (32, 128, 64));
+}
+
+#[test]
+fn projection_biases_are_required_by_qwen2_and_used_by_llama() {
+    let g = edited(&Tiny::qwen2().writer(), |w| {
+        remove_tensor(w, "blk.1.attn_k.bias")
+    });
+    assert_eq!(
+        load(g).unwrap_err(),
+        Error::MissingTensor {
+            tensor: "blk.1.attn_k.bias".into()
+        }
+    );
+    // A llama file may carry them (llama.cpp uses them when present): they change the logits.
+    let t = Tiny::llama();
+    let plain = model(&t);
+    let g = edited(&t.writer(), |w| {
+        let bias: Vec<u8> = (0..64)
+            .flat_map(|i| (i as f32 * 0.1).to_le_bytes())
+            .collect();
+        w.tensor("blk.0.attn_q.bias", GgmlType::F32, &[64], bias);
+    });
+    let biased = Arc::new(load(g).expect("llama with a query bias loads"));
+    let toks = tokens(t.n_vocab(), 6, 7);
+    let a = session(&plain, 32, 8).prefill(&toks).unwrap().to_vec();
+    let b = session(&biased, 32, 8).prefill(&toks).unwrap().to_vec();
+    assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3));
+    // Of the wrong length: a shape error naming it.
+    let g = edited(&t.writer(), |w| {
+        w.tensor("blk.0.attn_v.bias", GgmlType::F32, &[64], vec![0; 256]);
+    });
+    let e = load(g).unwrap_err();
+    assert!(e.to_string().contains("blk.0.attn_v.bias"), "{e}");
+}
+
+#[test]
+fn ffn_biases_are_refused_not_ignored() {
+    let g = edited(&Tiny::llama().writer(), |w| {
+        w.tensor("blk.0.ffn_up.bias", GgmlType::F32, &[96], vec![0; 384]);
+    });
+    let e = load(g).unwrap_err();
+    assert_eq!(e.code(), "UNSUPPORTED_MODEL_FEATURE");
+    assert!(e.to_string().contains("blk.0.ffn_up.bias"), "{e}");
+}
+
+#[test]
 fn gemma3_swa_pattern_is_five_sliding_then_one_global() {
     let t = Tiny {
         n_layer: 12,

@@ -1,4 +1,4 @@
-//! Writers of the files llama.cpp reads when it records our fixtures: the synthetic llama models
+//! Writers of the files llama.cpp reads when it records our fixtures: the synthetic models
 //! (`support::synthetic_models`) and the synthetic tokenizer vocabularies (`support::vocabs`).
 //! They are test code, so they live here as ignored tests rather than as examples including test
 //! sources; the oracle scripts run them:

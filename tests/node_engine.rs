@@ -1,4 +1,4 @@
-//! The synthetic llama models against llama.cpp in the wasm build under Node (SIMD128
+//! The synthetic models against llama.cpp in the wasm build under Node (SIMD128
 //! kernels, `wasm-pack test --node`) and natively: the same checks as
 //! tests/engine_conformance.rs, with the fixtures compiled in.
 
@@ -19,12 +19,14 @@ fn fixture(name: &str) -> &'static str {
         "synthetic-q4_0.json" => include_str!("fixtures/oracle/synthetic-q4_0.json"),
         "synthetic-kquant.json" => include_str!("fixtures/oracle/synthetic-kquant.json"),
         "synthetic-mixed.json" => include_str!("fixtures/oracle/synthetic-mixed.json"),
+        "synthetic-qwen2.json" => include_str!("fixtures/oracle/synthetic-qwen2.json"),
+        "synthetic-qwen3.json" => include_str!("fixtures/oracle/synthetic-qwen3.json"),
         other => panic!("no compiled-in fixture {other}: add it here"),
     }
 }
 
 #[test]
-fn synthetic_llama_models_match_llama_cpp() {
+fn synthetic_models_match_llama_cpp() {
     assert_eq!(VARIANTS.len(), 5);
     for v in &VARIANTS {
         check_synthetic(v, &oracle_from_json(fixture(&v.fixture_name())));

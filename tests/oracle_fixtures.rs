@@ -244,7 +244,7 @@ fn every_synthetic_fixture_belongs_to_a_variant() {
 }
 
 #[test]
-fn synthetic_models_are_the_documented_llama_models() {
+fn synthetic_models_are_the_documented_models() {
     for v in &VARIANTS {
         let bytes = (v.build)();
         let file = GgufFile::parse(&bytes)
@@ -255,25 +255,35 @@ fn synthetic_models_are_the_documented_llama_models() {
                 .get(k)
                 .unwrap_or_else(|| panic!("{}: no {k}", v.file_name()))
         };
-        assert_eq!(get("general.architecture"), &Value::from("llama"));
+        let a = v.arch;
+        let arch = synthetic_models::Arch::from_name(a);
+        assert_eq!(arch.name(), a, "{}: a documented architecture", v.name);
+        assert_eq!(get("general.architecture"), &Value::from(a));
         assert_eq!(get("tokenizer.ggml.model"), &Value::from("llama"));
-        assert_eq!(get("llama.block_count"), &Value::U32(v.n_layer as u32));
         assert_eq!(
-            get("llama.embedding_length"),
+            get(&format!("{a}.block_count")),
+            &Value::U32(v.n_layer as u32)
+        );
+        assert_eq!(
+            get(&format!("{a}.embedding_length")),
             &Value::U32(synthetic_models::N_EMBD as u32)
         );
         assert_eq!(
-            get("llama.attention.head_count_kv"),
+            get(&format!("{a}.attention.head_count_kv")),
             &Value::U32(synthetic_models::N_HEAD_KV as u32)
         );
+        let hd = arch.head_dim() as u64;
+        let q = file.tensor("blk.0.attn_q.weight").expect("attn_q");
+        let n_head = synthetic_models::N_HEAD as u64;
+        assert_eq!(q.info.dims, [synthetic_models::N_EMBD as u64, n_head * hd]);
         assert_eq!(
             file.tensor("output.weight").is_some(),
             !v.tied,
             "{}: output.weight present iff not tied",
             v.file_name()
         );
-        // 2 + 9 per layer (+ output.weight)
-        let want = 2 + 9 * v.n_layer + usize::from(!v.tied);
+        // 2 + 9 per layer (+ biases or head norms) (+ output.weight)
+        let want = 2 + (9 + arch.extra_layer_tensors()) * v.n_layer + usize::from(!v.tied);
         assert_eq!(h.tensors.len(), want, "{}: tensor count", v.file_name());
     }
 }

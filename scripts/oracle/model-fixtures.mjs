@@ -18,9 +18,10 @@
 // What it does:
 //  1. compiles scripts/oracle/dump_logits.c against the llama.h of the llama.cpp sources the
 //     prebuilt libllama was built from, links that libllama (tools/oracle/build/dump_logits);
-//  2. `cargo test --test fixture_writers -- --ignored synthetic_models` writes the synthetic llama
-//     models (tests/support/synthetic_models.rs) to a temporary directory; their sha256 goes into the
-//     fixtures, so tests notice when the generator drifts from what llama.cpp saw;
+//  2. `cargo test --test fixture_writers -- --ignored synthetic_models` writes the synthetic
+//     llama/qwen2/qwen3 models (tests/support/synthetic_models.rs) to a temporary directory;
+//     their sha256 goes into the fixtures, so tests notice when the generator drifts from what
+//     llama.cpp saw;
 //  3. runs llama.cpp on the CPU, one thread, greedy (argmax of the raw logits, lowest id on ties),
 //     no weight repacking (ggml's plain vec_dot path, as a portable engine computes it), flash
 //     attention off, F32 KV cache; the prompt is tokenized by llama.cpp with BOS as the file's

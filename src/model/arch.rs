@@ -4,11 +4,12 @@
 //! its hyper-parameters to `config` and, where its block differs, a few lines here — the
 //! executors stay untouched.
 //!
-//! The decoder block is llama.cpp's `llm_build_llama` / `llm_build_gemma3` shape:
+//! The decoder block is llama.cpp's `llm_build_llama` / `llm_build_qwen2` / `llm_build_qwen3` /
+//! `llm_build_gemma3` shape:
 //!
 //! ```text
 //! x = embed(tokens) · embed_scale
-//! per layer:  xn = norm(x); q,k,v = W·xn; [q,k per-head norms]; rope(q,k); att = attention
+//! per layer:  xn = norm(x); q,k,v = W·xn [+ b]; [q,k per-head norms]; rope(q,k); att = attention
 //!             o = Wo·att; x += [post-norm](o)
 //!             xn = norm(x); gate,up = W·xn; gate = act(gate)·up; o = Wdown·gate; x += [post-norm](o)
 //! logits = cap(head · norm(x))
@@ -30,8 +31,9 @@ pub fn build(gguf: &LoadedGguf, c: &ModelConfig) -> Result<Graph> {
     Ok(b.graph)
 }
 
-/// The pre-norm decoder shared by the Llama family and Gemma 3; what differs between them is
-/// in the config (`qk_norm`, `post_norms`, `ffn_act`, scales, windows, RoPE bases).
+/// The pre-norm decoder shared by the Llama family, Qwen2/3 and Gemma 3; what differs between
+/// them is in the config (`qkv_bias`, `qk_norm`, `post_norms`, `ffn_act`, scales, windows,
+/// RoPE style and bases).
 fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
     let e = c.n_embd;
     let table = b.matrix("token_embd.weight", e, c.n_vocab)?;
@@ -57,65 +59,13 @@ fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
         (1.0, c.attn_scale)
     };
     for il in 0..c.n_layer {
-        let n = |s: &str| format!("blk.{il}.{s}.weight");
-        // ---- attention ----
-        let attn_norm = b.vector(&n("attn_norm"), e)?;
-        b.norm(Act::X, Act::Xn, attn_norm, e);
-        let (wq, wk, wv) = (
-            b.matrix(&n("attn_q"), e, c.q_dim())?,
-            b.matrix(&n("attn_k"), e, c.k_dim())?,
-            b.matrix(&n("attn_v"), e, c.v_dim())?,
-        );
-        b.matmul(wq, Act::Xn, Act::Q);
-        b.matmul(wk, Act::Xn, Act::K);
-        b.matmul(wv, Act::Xn, Act::V);
-        if c.qk_norm {
-            let qn = b.vector(&n("attn_q_norm"), c.head_dim)?;
-            let kn = b.vector(&n("attn_k_norm"), c.head_dim)?;
-            b.norm(Act::Q, Act::Q, qn, c.head_dim);
-            b.norm(Act::K, Act::K, kn, c.head_dim);
-        }
-        let window = c.window(il);
-        let rope = if window.is_some() {
+        let rope = if c.window(il).is_some() {
             rope_swa
         } else {
             rope_global
         };
-        for buf in [Act::Q, Act::K] {
-            b.op(Op::Rope {
-                buf,
-                head_dim: c.head_dim,
-                rope,
-            });
-        }
-        let layer = b.graph.layers.len();
-        b.graph.layers.push(AttnLayer { window });
-        b.op(Op::Attention {
-            layer,
-            q_scale,
-            kq_scale,
-            softcap: None,
-        });
-        if il + 1 == c.n_layer {
-            b.op(Op::KeepOutputRows);
-        }
-        let wo = b.matrix(&n("attn_output"), c.n_head * c.head_dim_v, e)?;
-        b.matmul(wo, Act::Att, Act::O);
-        let post = b.post_norm(&n("post_attention_norm"))?;
-        b.op(Op::Residual { norm: post });
-
-        // ---- feed-forward ----
-        let ffn_norm = b.vector(&n("ffn_norm"), e)?;
-        b.norm(Act::X, Act::Xn, ffn_norm, e);
-        let gate = b.matrix(&n("ffn_gate"), e, c.n_ff)?;
-        let up = b.matrix(&n("ffn_up"), e, c.n_ff)?;
-        b.matmul(gate, Act::Xn, Act::Gate);
-        b.matmul(up, Act::Xn, Act::Up);
-        b.op(Op::Glu { act: c.ffn_act });
-        let down = b.matrix(&n("ffn_down"), c.n_ff, e)?;
-        b.matmul(down, Act::Gate, Act::O);
-        let post = b.post_norm(&n("post_ffw_norm"))?;
-        b.op(Op::Residual { norm: post });
+        attention_block(b, c, il, rope, q_scale, kq_scale)?;
+        ffn_block(b, c, il)?;
     }
     let norm = b.vector("output_norm.weight", e)?;
     // Without `output.weight` the head is the embedding table (tied).
@@ -129,6 +79,81 @@ fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
         head,
         softcap: c.final_logit_softcap,
     });
+    Ok(())
+}
+
+/// `x += [post-norm](Wo · attention(rope(q), rope(k), v))` with `q, k, v = W · norm(x) [+ bias]`
+/// and, where the config has them, RMS norms on every query and key head.
+fn attention_block(
+    b: &mut Builder,
+    c: &ModelConfig,
+    il: usize,
+    rope: RopeId,
+    q_scale: f32,
+    kq_scale: f32,
+) -> Result<()> {
+    let n = |s: &str| format!("blk.{il}.{s}.weight");
+    let e = c.n_embd;
+    let attn_norm = b.vector(&n("attn_norm"), e)?;
+    b.norm(Act::X, Act::Xn, attn_norm, e);
+    for (name, dst, width) in [
+        ("attn_q", Act::Q, c.q_dim()),
+        ("attn_k", Act::K, c.k_dim()),
+        ("attn_v", Act::V, c.v_dim()),
+    ] {
+        let w = b.matrix(&n(name), e, width)?;
+        let bias = b.bias(&format!("blk.{il}.{name}.bias"), width, c.qkv_bias)?;
+        b.matmul(w, Act::Xn, dst, bias);
+    }
+    if c.qk_norm {
+        let qn = b.vector(&n("attn_q_norm"), c.head_dim)?;
+        let kn = b.vector(&n("attn_k_norm"), c.head_dim)?;
+        b.norm(Act::Q, Act::Q, qn, c.head_dim);
+        b.norm(Act::K, Act::K, kn, c.head_dim);
+    }
+    for buf in [Act::Q, Act::K] {
+        b.op(Op::Rope {
+            buf,
+            head_dim: c.head_dim,
+            rope,
+        });
+    }
+    let layer = b.graph.layers.len();
+    b.graph.layers.push(AttnLayer {
+        window: c.window(il),
+    });
+    b.op(Op::Attention {
+        layer,
+        q_scale,
+        kq_scale,
+        softcap: None,
+    });
+    if il + 1 == c.n_layer {
+        b.op(Op::KeepOutputRows);
+    }
+    let wo = b.matrix(&n("attn_output"), c.n_head * c.head_dim_v, e)?;
+    let bo = b.bias(&format!("blk.{il}.attn_output.bias"), e, false)?;
+    b.matmul(wo, Act::Att, Act::O, bo);
+    let post = b.post_norm(&n("post_attention_norm"))?;
+    b.op(Op::Residual { norm: post });
+    Ok(())
+}
+
+/// `x += [post-norm](Wdown · (act(Wgate · norm(x)) · Wup · norm(x)))`.
+fn ffn_block(b: &mut Builder, c: &ModelConfig, il: usize) -> Result<()> {
+    let n = |s: &str| format!("blk.{il}.{s}.weight");
+    let e = c.n_embd;
+    let ffn_norm = b.vector(&n("ffn_norm"), e)?;
+    b.norm(Act::X, Act::Xn, ffn_norm, e);
+    let gate = b.matrix(&n("ffn_gate"), e, c.n_ff)?;
+    let up = b.matrix(&n("ffn_up"), e, c.n_ff)?;
+    b.matmul(gate, Act::Xn, Act::Gate, None);
+    b.matmul(up, Act::Xn, Act::Up, None);
+    b.op(Op::Glu { act: c.ffn_act });
+    let down = b.matrix(&n("ffn_down"), c.n_ff, e)?;
+    b.matmul(down, Act::Gate, Act::O, None);
+    let post = b.post_norm(&n("post_ffw_norm"))?;
+    b.op(Op::Residual { norm: post });
     Ok(())
 }
 
@@ -179,13 +204,15 @@ impl<'a> Builder<'a> {
     /// Features of this graph family that we do not implement must not be silently ignored.
     fn refuse_unsupported(&self) -> Result<()> {
         for unsupported in [
-            "blk.0.attn_q.bias",
+            "blk.0.ffn_gate.bias",
+            "blk.0.ffn_up.bias",
+            "blk.0.ffn_down.bias",
             "blk.0.ffn_gate_inp.weight",
             "blk.0.attn_qkv.weight",
         ] {
             if self.has(unsupported) {
                 return Err(Error::UnsupportedModelFeature {
-                    feature: format!("tensor '{unsupported}' (biases, experts or fused QKV)"),
+                    feature: format!("tensor '{unsupported}' (FFN biases, experts or fused QKV)"),
                 });
             }
         }
@@ -205,13 +232,17 @@ impl<'a> Builder<'a> {
         });
     }
 
-    fn matmul(&mut self, w: MatId, src: Act, dst: Act) {
-        self.op(Op::MatMul {
-            w,
-            src,
-            dst,
-            bias: None,
-        });
+    fn matmul(&mut self, w: MatId, src: Act, dst: Act, bias: Option<VecId>) {
+        self.op(Op::MatMul { w, src, dst, bias });
+    }
+
+    /// A projection's bias: required when the architecture has them, else used if present.
+    fn bias(&mut self, name: &str, len: usize, required: bool) -> Result<Option<VecId>> {
+        if required {
+            self.vector(name, len).map(Some)
+        } else {
+            self.opt_vector(name, len)
+        }
     }
 
     fn rope(&mut self, r: Rope) -> RopeId {

@@ -12,6 +12,11 @@ pub enum Arch {
     /// Gemma 3 (text): q/k norms, post-attention and post-FFN norms, GELU(tanh) gate,
     /// embeddings scaled by √n_embd, interleaved sliding-window attention.
     Gemma3,
+    /// Qwen2 and Qwen2.5: the Llama block with biases on the q/k/v projections, NEOX RoPE.
+    Qwen2,
+    /// Qwen3 (dense): the Llama block with RMS norms on each query and key head, NEOX RoPE,
+    /// a head size of its own (`attention.key_length`, not `n_embd / n_head`).
+    Qwen3,
 }
 
 impl Arch {
@@ -19,6 +24,8 @@ impl Arch {
         match name {
             "llama" => Ok(Arch::Llama),
             "gemma3" => Ok(Arch::Gemma3),
+            "qwen2" => Ok(Arch::Qwen2),
+            "qwen3" => Ok(Arch::Qwen3),
             _ => Err(Error::UnsupportedArchitecture {
                 arch: name.to_owned(),
             }),
@@ -30,6 +37,8 @@ impl Arch {
         match self {
             Arch::Llama => "llama",
             Arch::Gemma3 => "gemma3",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
         }
     }
 }
@@ -84,8 +93,11 @@ pub struct ModelConfig {
     /// `c · tanh(logit / c)` on the output when set.
     pub final_logit_softcap: Option<f32>,
     pub ffn_act: FfnActivation,
-    /// Gemma: RMS norms on each query and key head.
+    /// Gemma, Qwen3: RMS norms on each query and key head (before RoPE).
     pub qk_norm: bool,
+    /// Qwen2: the q/k/v projections have biases (`attn_{q,k,v}.bias`), which the file must
+    /// then hold; elsewhere they are used when present, as llama.cpp does.
+    pub qkv_bias: bool,
     /// Gemma: RMS norms on the attention and FFN outputs before the residual add.
     pub post_norms: bool,
 }
@@ -128,8 +140,18 @@ impl ModelConfig {
                 });
             }
         }
-        if arch == Arch::Gemma3 {
-            cfg.gemma3(&k)?;
+        match arch {
+            Arch::Llama => {}
+            Arch::Gemma3 => cfg.gemma3(&k)?,
+            // llama.cpp: LLAMA_ROPE_TYPE_NEOX for both; biases are Qwen2's, head norms Qwen3's.
+            Arch::Qwen2 => {
+                cfg.rope_neox = true;
+                cfg.qkv_bias = true;
+            }
+            Arch::Qwen3 => {
+                cfg.rope_neox = true;
+                cfg.qk_norm = true;
+            }
         }
         Ok(cfg)
     }
@@ -213,6 +235,7 @@ impl ModelConfig {
             final_logit_softcap: None,
             ffn_act: FfnActivation::Silu,
             qk_norm: false,
+            qkv_bias: false,
             post_norms: false,
         })
     }

@@ -45,7 +45,7 @@ export function robustPrefix(fixtureCase, n, minGap = 0.5) {
 }
 
 let synthDir = null;
-/** Writes the synthetic llama models (tests/support/synthetic_models.rs) once per run. */
+/** Writes the synthetic models (tests/support/synthetic_models.rs) once per run. */
 export function syntheticModels() {
   if (!synthDir) {
     synthDir = mkdtempSync(join(tmpdir(), 'wasm-chord-synth-'));

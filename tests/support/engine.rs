@@ -136,15 +136,34 @@ impl Tiny {
         }
     }
 
+    /// Qwen2: the llama block with q/k/v biases and NEOX RoPE.
+    pub fn qwen2() -> Tiny {
+        Tiny {
+            arch: "qwen2",
+            seed: 3,
+            ..Tiny::llama()
+        }
+    }
+
+    /// Qwen3: head norms and heads wider than `n_embd / n_head`.
+    pub fn qwen3() -> Tiny {
+        Tiny {
+            arch: "qwen3",
+            head_dim: 32,
+            seed: 5,
+            ..Tiny::llama()
+        }
+    }
+
     pub fn n_vocab(&self) -> usize {
         synthetic_models::vocab().tokens.len()
     }
 
     /// The GGUF as a writer, so tests can remove or reshape a tensor before writing.
-    pub fn writer(&self) -> GgufWriter {
+    /// The metadata: the `{arch}.*` sizes and the synthetic models' vocabulary.
+    fn metadata(&self) -> GgufWriter {
         let a = self.arch;
         let v = synthetic_models::vocab();
-        let n_vocab = v.tokens.len();
         let mut w = GgufWriter::new();
         let key = |k: &str| format!("{a}.{k}");
         w.kv("general.architecture", a);
@@ -182,7 +201,13 @@ impl Tiny {
             synthetic_models::TOKEN_UNK,
         );
         w.kv("tokenizer.ggml.add_bos_token", true);
+        w
+    }
 
+    pub fn writer(&self) -> GgufWriter {
+        let a = self.arch;
+        let n_vocab = self.n_vocab();
+        let mut w = self.metadata();
         let mut rng = Rng(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x1234_5678);
         let e = self.n_embd;
         let qd = self.n_head * self.head_dim;
@@ -225,9 +250,19 @@ impl Tiny {
             mat(&mut w, &n("ffn_gate"), e, self.n_ff, t);
             mat(&mut w, &n("ffn_up"), e, self.n_ff, t);
             mat(&mut w, &n("ffn_down"), self.n_ff, e, t);
-            if a == "gemma3" {
+            if a == "qwen2" {
+                for (name, len) in [("attn_q", qd), ("attn_k", kd), ("attn_v", kd)] {
+                    let x: Vec<f32> = (0..len).map(|_| 0.5 * nrng.normal()).collect();
+                    let bias = quantize(GgmlType::F32, &x).unwrap();
+                    let name = format!("blk.{il}.{name}.bias");
+                    w.tensor(&name, GgmlType::F32, &[len as u64], bias);
+                }
+            }
+            if a == "gemma3" || a == "qwen3" {
                 norm(&mut w, &n("attn_q_norm"), self.head_dim, &mut nrng);
                 norm(&mut w, &n("attn_k_norm"), self.head_dim, &mut nrng);
+            }
+            if a == "gemma3" {
                 norm(&mut w, &n("post_attention_norm"), e, &mut nrng);
                 norm(&mut w, &n("post_ffw_norm"), e, &mut nrng);
             }

@@ -18,5 +18,6 @@ pub mod engine;
 pub mod gemma_path;
 pub mod gguf_small;
 pub mod json;
+pub mod synthetic_blocks;
 pub mod synthetic_models;
 pub mod vocabs;

@@ -1,12 +1,14 @@
-//! Small synthetic llama-architecture GGUF models, generated deterministically, for the
-//! engine's conformance tests against llama.cpp (tests/fixtures/oracle/synthetic-*.json).
+//! Small synthetic GGUF models of the llama, qwen2 and qwen3 architectures, generated
+//! deterministically, for the engine's conformance tests against llama.cpp
+//! (tests/fixtures/oracle/synthetic-*.json).
 //!
 //! Part of `tests/support` (`support::synthetic_models`); tests/fixture_writers.rs writes the
 //! files for llama.cpp.
 //!
 //! Every model has the same shape ([`N_EMBD`], [`N_HEAD`], [`N_HEAD_KV`], [`N_FF`],
-//! [`N_CTX`], [`vocab`]) and differs in layer count, tensor types and whether the output
-//! head is tied to `token_embd`; see [`VARIANTS`]. The bytes are a pure function of this file
+//! [`N_CTX`], [`vocab`]) and differs in architecture (what [`Arch`] adds to the llama block:
+//! Qwen2's q/k/v biases, Qwen3's head norms and wider heads), layer count, tensor types and
+//! whether the output head is tied to `token_embd`; see [`VARIANTS`]. The bytes are a pure function of this file
 //! (and of the crate's reference quantizers for the legacy types): only integer arithmetic
 //! and IEEE-exact f32 operations (+, −, ×, ÷, sqrt) are used, never `ln`/`cos`, so every
 //! platform produces the same file. `tests/oracle_fixtures.rs` checks the sha256 of each
@@ -16,10 +18,11 @@
 
 #![allow(dead_code)]
 
-use half::f16;
 use wasm_chord::gguf::{Array, GgufWriter};
 use wasm_chord::quant::reference::quantize;
 use wasm_chord::quant::{GgmlType, QK_K};
+
+use super::synthetic_blocks::{q2_k_block, q3_k_block, q4_k_block, q5_k_block, q6_k_block, Rng};
 
 pub const N_EMBD: usize = 256;
 pub const N_HEAD: usize = 8;
@@ -46,6 +49,8 @@ pub const TYPE_BYTE: i32 = 6;
 pub struct Variant {
     /// Short name: the file is `synthetic-<name>.gguf`, its fixture `synthetic-<name>.json`.
     pub name: &'static str,
+    /// `general.architecture`, the metadata key prefix.
+    pub arch: &'static str,
     pub n_layer: usize,
     /// No `output.weight`: llama.cpp reuses `token_embd.weight` as the output head.
     pub tied: bool,
@@ -62,36 +67,55 @@ impl Variant {
     }
 }
 
-pub const VARIANTS: [Variant; 5] = [
+pub const VARIANTS: [Variant; 7] = [
     Variant {
         name: "f32",
+        arch: "llama",
         n_layer: 3,
         tied: false,
         build: synthetic_f32,
     },
     Variant {
         name: "q8_0",
+        arch: "llama",
         n_layer: 4,
         tied: true,
         build: synthetic_q8_0,
     },
     Variant {
         name: "q4_0",
+        arch: "llama",
         n_layer: 4,
         tied: false,
         build: synthetic_q4_0,
     },
     Variant {
         name: "kquant",
+        arch: "llama",
         n_layer: 4,
         tied: true,
         build: synthetic_kquant,
     },
     Variant {
         name: "mixed",
+        arch: "llama",
         n_layer: 4,
         tied: false,
         build: synthetic_mixed,
+    },
+    Variant {
+        name: "qwen2",
+        arch: "qwen2",
+        n_layer: 3,
+        tied: true,
+        build: synthetic_qwen2,
+    },
+    Variant {
+        name: "qwen3",
+        arch: "qwen3",
+        n_layer: 3,
+        tied: false,
+        build: synthetic_qwen3,
     },
 ];
 
@@ -103,6 +127,7 @@ pub fn variant(name: &str) -> Option<&'static Variant> {
 /// dimensions cannot be smaller.
 pub fn synthetic_f32() -> Vec<u8> {
     build(&Recipe {
+        arch: Arch::Llama,
         name: "f32",
         n_layer: 3,
         tied: false,
@@ -115,6 +140,7 @@ pub fn synthetic_f32() -> Vec<u8> {
 /// Q8_0 weights, output head tied to a Q8_0 `token_embd` (4 layers).
 pub fn synthetic_q8_0() -> Vec<u8> {
     build(&Recipe {
+        arch: Arch::Llama,
         name: "q8_0",
         n_layer: 4,
         tied: true,
@@ -127,6 +153,7 @@ pub fn synthetic_q8_0() -> Vec<u8> {
 /// Q4_0 weights, Q4_0 `token_embd` and a separate Q4_0 `output.weight` (4 layers).
 pub fn synthetic_q4_0() -> Vec<u8> {
     build(&Recipe {
+        arch: Arch::Llama,
         name: "q4_0",
         n_layer: 4,
         tied: false,
@@ -141,6 +168,7 @@ pub fn synthetic_q4_0() -> Vec<u8> {
 /// `token_embd` (4 layers).
 pub fn synthetic_kquant() -> Vec<u8> {
     build(&Recipe {
+        arch: Arch::Llama,
         name: "kquant",
         n_layer: 4,
         tied: true,
@@ -155,6 +183,7 @@ pub fn synthetic_kquant() -> Vec<u8> {
 /// (4 layers).
 pub fn synthetic_mixed() -> Vec<u8> {
     build(&Recipe {
+        arch: Arch::Llama,
         name: "mixed",
         n_layer: 4,
         tied: false,
@@ -162,6 +191,86 @@ pub fn synthetic_mixed() -> Vec<u8> {
         output: GgmlType::Q5_0,
         layer: |role, il| MIXED_LAYERS[il][role as usize],
     })
+}
+
+/// Qwen2 (arch `qwen2`): biases on the q/k/v projections, NEOX RoPE (llama.cpp's graph);
+/// Q4_K weights with Q6_K for `attn_v` and `ffn_down` (a Q4_K_M-like mix), output head tied to
+/// a Q6_K `token_embd` (3 layers).
+pub fn synthetic_qwen2() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Qwen2,
+        name: "qwen2",
+        n_layer: 3,
+        tied: true,
+        token_embd: GgmlType::Q6_K,
+        output: GgmlType::Q6_K,
+        layer: |role, _| match role {
+            Role::AttnV | Role::FfnDown => GgmlType::Q6_K,
+            _ => GgmlType::Q4_K,
+        },
+    })
+}
+
+/// Qwen3 (arch `qwen3`): RMS norms on every query and key head, NEOX RoPE, and a head size of
+/// [`QWEN3_HEAD_DIM`] (`attention.key_length`), twice `n_embd / n_head`; Q8_0 weights with a
+/// separate Q8_0 `output.weight` (3 layers).
+pub fn synthetic_qwen3() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Qwen3,
+        name: "qwen3",
+        n_layer: 3,
+        tied: false,
+        token_embd: GgmlType::Q8_0,
+        output: GgmlType::Q8_0,
+        layer: |_, _| GgmlType::Q8_0,
+    })
+}
+
+/// Qwen3's head size (both keys and values).
+pub const QWEN3_HEAD_DIM: usize = 64;
+/// Standard deviation of the Qwen2 q/k/v biases (real Qwen2 key biases are large too).
+const BIAS_STD: f32 = 0.5;
+
+/// What the architectures of the synthetic models add to the llama block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Llama,
+    Qwen2,
+    Qwen3,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+        }
+    }
+
+    pub fn head_dim(self) -> usize {
+        match self {
+            Arch::Qwen3 => QWEN3_HEAD_DIM,
+            _ => HEAD_DIM,
+        }
+    }
+
+    /// Tensors per layer beyond the llama block's nine.
+    pub fn extra_layer_tensors(self) -> usize {
+        match self {
+            Arch::Llama => 0,
+            Arch::Qwen2 => 3,
+            Arch::Qwen3 => 2,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Arch {
+        match name {
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
+            _ => Arch::Llama,
+        }
+    }
 }
 
 const KQUANTS: [GgmlType; 5] = [
@@ -218,11 +327,12 @@ impl Role {
         }
     }
 
-    /// GGUF dims `[ne0 (input, contiguous), ne1 (output)]`.
-    pub fn dims(self) -> [usize; 2] {
+    /// GGUF dims `[ne0 (input, contiguous), ne1 (output)]` with heads of `head_dim`.
+    pub fn dims(self, head_dim: usize) -> [usize; 2] {
         match self {
-            Role::AttnQ | Role::AttnOutput => [N_EMBD, N_EMBD],
-            Role::AttnK | Role::AttnV => [N_EMBD, N_EMBD_KV],
+            Role::AttnQ => [N_EMBD, N_HEAD * head_dim],
+            Role::AttnOutput => [N_HEAD * head_dim, N_EMBD],
+            Role::AttnK | Role::AttnV => [N_EMBD, N_HEAD_KV * head_dim],
             Role::FfnGate | Role::FfnUp => [N_EMBD, N_FF],
             Role::FfnDown => [N_FF, N_EMBD],
         }
@@ -242,6 +352,7 @@ impl Role {
 }
 
 struct Recipe {
+    arch: Arch,
     name: &'static str,
     n_layer: usize,
     tied: bool,
@@ -260,25 +371,31 @@ const TIED_EMBD_STD: f32 = 0.1;
 const LOGIT_STD: f32 = 4.0;
 /// Seed shared by all variants: a tensor of the same name has the same underlying f32
 /// weights in every variant that quantizes it with a reference quantizer.
-const SEED: u64 = 0x5EED_C0DE_11A3_A000;
+pub const SEED: u64 = 0x5EED_C0DE_11A3_A000;
 
 fn build(r: &Recipe) -> Vec<u8> {
     let vocab = vocab();
     let n_vocab = vocab.tokens.len();
     let mut w = GgufWriter::new();
-    w.kv("general.architecture", "llama")
+    let a = r.arch.name();
+    let hd = r.arch.head_dim();
+    w.kv("general.architecture", a)
         .kv("general.name", format!("wasm-chord synthetic {}", r.name))
         .kv("general.alignment", 32u32)
-        .kv("llama.context_length", N_CTX as u32)
-        .kv("llama.embedding_length", N_EMBD as u32)
-        .kv("llama.block_count", r.n_layer as u32)
-        .kv("llama.feed_forward_length", N_FF as u32)
-        .kv("llama.attention.head_count", N_HEAD as u32)
-        .kv("llama.attention.head_count_kv", N_HEAD_KV as u32)
-        .kv("llama.rope.dimension_count", HEAD_DIM as u32)
-        .kv("llama.rope.freq_base", ROPE_FREQ_BASE)
-        .kv("llama.attention.layer_norm_rms_epsilon", RMS_EPS)
-        .kv("llama.vocab_size", n_vocab as u32)
+        .kv(&format!("{a}.context_length"), N_CTX as u32)
+        .kv(&format!("{a}.embedding_length"), N_EMBD as u32)
+        .kv(&format!("{a}.block_count"), r.n_layer as u32)
+        .kv(&format!("{a}.feed_forward_length"), N_FF as u32)
+        .kv(&format!("{a}.attention.head_count"), N_HEAD as u32)
+        .kv(&format!("{a}.attention.head_count_kv"), N_HEAD_KV as u32);
+    if hd != HEAD_DIM {
+        w.kv(&format!("{a}.attention.key_length"), hd as u32)
+            .kv(&format!("{a}.attention.value_length"), hd as u32);
+    }
+    w.kv(&format!("{a}.rope.dimension_count"), hd as u32)
+        .kv(&format!("{a}.rope.freq_base"), ROPE_FREQ_BASE)
+        .kv(&format!("{a}.attention.layer_norm_rms_epsilon"), RMS_EPS)
+        .kv(&format!("{a}.vocab_size"), n_vocab as u32)
         .kv("tokenizer.ggml.model", "llama")
         .kv("tokenizer.ggml.tokens", Array::from(vocab.tokens))
         .kv("tokenizer.ggml.scores", Array::from(vocab.scores))
@@ -319,42 +436,66 @@ fn build(r: &Recipe) -> Vec<u8> {
         );
     }
     for il in 0..r.n_layer {
-        let name = format!("blk.{il}.attn_norm.weight");
-        w.tensor(
-            &name,
-            GgmlType::F32,
-            &[N_EMBD as u64],
-            norm_weights(&name, 1.0),
-        );
-        for role in ROLES {
-            if role == Role::FfnGate {
-                let name = format!("blk.{il}.ffn_norm.weight");
-                w.tensor(
-                    &name,
-                    GgmlType::F32,
-                    &[N_EMBD as u64],
-                    norm_weights(&name, 1.0),
-                );
-            }
-            let ty = (r.layer)(role, il);
-            let dims = role.dims();
-            let name = format!("blk.{il}.{}.weight", role.tensor_name());
-            let std = role.gain() / (dims[0] as f32).sqrt();
-            let data = weights(ty, &name, dims, std);
-            w.tensor(&name, ty, &dims64(dims), data);
-        }
+        layer_tensors(&mut w, r, il);
     }
     w.to_bytes()
+}
+
+/// Layer `il`'s norms and matrices (and the architecture's biases or head norms).
+fn layer_tensors(w: &mut GgufWriter, r: &Recipe, il: usize) {
+    let hd = r.arch.head_dim();
+    let name = format!("blk.{il}.attn_norm.weight");
+    w.tensor(
+        &name,
+        GgmlType::F32,
+        &[N_EMBD as u64],
+        norm_weights(&name, 1.0),
+    );
+    for role in ROLES {
+        if role == Role::FfnGate {
+            let name = format!("blk.{il}.ffn_norm.weight");
+            w.tensor(
+                &name,
+                GgmlType::F32,
+                &[N_EMBD as u64],
+                norm_weights(&name, 1.0),
+            );
+        }
+        let ty = (r.layer)(role, il);
+        let dims = role.dims(hd);
+        let name = format!("blk.{il}.{}.weight", role.tensor_name());
+        let std = role.gain() / (dims[0] as f32).sqrt();
+        let data = weights(ty, &name, dims, std);
+        w.tensor(&name, ty, &dims64(dims), data);
+        let biased = matches!(role, Role::AttnQ | Role::AttnK | Role::AttnV);
+        if r.arch == Arch::Qwen2 && biased {
+            let name = format!("blk.{il}.{}.bias", role.tensor_name());
+            let data = weights(GgmlType::F32, &name, [dims[1], 1], BIAS_STD);
+            w.tensor(&name, GgmlType::F32, &[dims[1] as u64], data);
+        }
+        if r.arch == Arch::Qwen3 && role == Role::AttnK {
+            for norm in ["attn_q_norm", "attn_k_norm"] {
+                let name = format!("blk.{il}.{norm}.weight");
+                let data = norm_weights_n(&name, 1.0, hd);
+                w.tensor(&name, GgmlType::F32, &[hd as u64], data);
+            }
+        }
+    }
 }
 
 fn dims64(d: [usize; 2]) -> [u64; 2] {
     [d[0] as u64, d[1] as u64]
 }
 
-/// `mean` × U[0.8, 1.2), per element.
+/// `mean` × U[0.8, 1.2), per element of an `n_embd` vector.
 fn norm_weights(name: &str, mean: f32) -> Vec<u8> {
+    norm_weights_n(name, mean, N_EMBD)
+}
+
+/// `mean` × U[0.8, 1.2), per element of a `len` vector.
+fn norm_weights_n(name: &str, mean: f32, len: usize) -> Vec<u8> {
     let mut rng = Rng::for_tensor(name);
-    (0..N_EMBD)
+    (0..len)
         .flat_map(|_| (mean * (0.8 + 0.4 * rng.unit())).to_le_bytes())
         .collect()
 }
@@ -377,128 +518,6 @@ fn weights(ty: GgmlType, name: &str, dims: [usize; 2], std: f32) -> Vec<u8> {
             quantize(ty, &x).expect("reference quantizer accepts whole rows of this type")
         }
     }
-}
-
-// ---- random valid K-quant blocks ----------------------------------------------------------
-//
-// ggml has search-based K-quantizers only; a random block with small positive f16 super-block
-// scales, random sub-block scales and random quants is just as valid. Mins are chosen to
-// centre each sub-block on ~0. The `d` of each type is `std` / (rms of scale × quant).
-
-fn f16le(x: f32) -> [u8; 2] {
-    f16::from_f32(x).to_bits().to_le_bytes()
-}
-
-fn random_bytes(rng: &mut Rng, out: &mut Vec<u8>, n: usize) {
-    out.extend((0..n).map(|_| rng.byte()));
-}
-
-/// Q4_K/Q5_K 6-bit scales and mins (8 each) packed into 12 bytes, as `get_scale_min_k4`
-/// unpacks them.
-fn pack_scale_min_k4(sc: &[u8; 8], m: &[u8; 8]) -> [u8; 12] {
-    let mut q = [0u8; 12];
-    for j in 0..4 {
-        q[j] = sc[j] | ((sc[j + 4] >> 4) << 6);
-        q[j + 4] = m[j] | ((m[j + 4] >> 4) << 6);
-        q[j + 8] = (sc[j + 4] & 0xF) | ((m[j + 4] & 0xF) << 4);
-    }
-    q
-}
-
-/// `d`·sc·q − `dmin`·m with q in [0, 2^bits): sc in [24, 63], dmin = 2^(bits−1)·d and
-/// m = round(sc·(2^bits − 1)/2^bits) so each sub-block's mean is ~0.
-fn k4_scales(rng: &mut Rng, bits: u32) -> ([u8; 8], [u8; 8]) {
-    let mut sc = [0u8; 8];
-    let mut m = [0u8; 8];
-    let levels = 1u32 << bits;
-    for j in 0..8 {
-        let s = 24 + (rng.next_u64() % 40) as u32;
-        sc[j] = s as u8;
-        // round(s * (levels - 1) / levels) in integers
-        m[j] = ((2 * s * (levels - 1) + levels) / (2 * levels)) as u8;
-    }
-    (sc, m)
-}
-
-fn q4_k_block(rng: &mut Rng, std: f32) -> Vec<u8> {
-    // rms(sc) ≈ 45, std(q) = sqrt(255/12)
-    let d = std / (45.0 * 4.61);
-    let (sc, m) = k4_scales(rng, 4);
-    let mut b = Vec::with_capacity(144);
-    b.extend(f16le(d));
-    b.extend(f16le(d * 8.0));
-    b.extend(pack_scale_min_k4(&sc, &m));
-    random_bytes(rng, &mut b, QK_K / 2);
-    b
-}
-
-fn q5_k_block(rng: &mut Rng, std: f32) -> Vec<u8> {
-    // rms(sc) ≈ 45, std(q) = sqrt(1023/12)
-    let d = std / (45.0 * 9.23);
-    let (sc, m) = k4_scales(rng, 5);
-    let mut b = Vec::with_capacity(176);
-    b.extend(f16le(d));
-    b.extend(f16le(d * 16.0));
-    b.extend(pack_scale_min_k4(&sc, &m));
-    random_bytes(rng, &mut b, QK_K / 8 + QK_K / 2);
-    b
-}
-
-fn q6_k_block(rng: &mut Rng, std: f32) -> Vec<u8> {
-    // d·sc·(q − 32): |sc| in [24, 63] (rms ≈ 45) with a random sign, std(q) = sqrt(4095/12)
-    let d = std / (45.0 * 18.47);
-    let mut b = Vec::with_capacity(210);
-    random_bytes(rng, &mut b, QK_K / 2 + QK_K / 4);
-    for _ in 0..QK_K / 16 {
-        let r = rng.next_u64();
-        let mag = 24 + (r % 40) as i8;
-        let s = if (r >> 32) & 1 == 1 { -mag } else { mag };
-        b.push(s as u8);
-    }
-    b.extend(f16le(d));
-    b
-}
-
-fn q3_k_block(rng: &mut Rng, std: f32) -> Vec<u8> {
-    // d·(sc − 32)·(q − 4·!hbit), q − 4·!hbit uniform in [−4, 3]; |sc − 32| in [12, 31]
-    // (rms ≈ 22.7) with a random sign
-    let d = std / (22.7 * 2.35);
-    let mut b = Vec::with_capacity(110);
-    random_bytes(rng, &mut b, QK_K / 8 + QK_K / 4);
-    let mut scales = [0u8; 12];
-    for j in 0..16 {
-        let r = rng.next_u64();
-        let mag = 12 + (r % 20) as u8;
-        let l = if (r >> 32) & 1 == 1 {
-            32 - mag
-        } else {
-            32 + mag
-        };
-        if j < 8 {
-            scales[j] = l & 0xF;
-        } else {
-            scales[j - 8] |= (l & 0xF) << 4;
-        }
-        scales[j % 4 + 8] |= (l >> 4) << (2 * (j / 4));
-    }
-    b.extend(scales);
-    b.extend(f16le(d));
-    b
-}
-
-fn q2_k_block(rng: &mut Rng, std: f32) -> Vec<u8> {
-    // d·sc·q − dmin·m, q in [0, 3], sc in [4, 15] (rms ≈ 10.1), dmin = 2d, m = round(0.75·sc)
-    let d = std / (10.1 * 1.118);
-    let mut b = Vec::with_capacity(84);
-    for _ in 0..QK_K / 16 {
-        let sc = 4 + (rng.next_u64() % 12) as u8;
-        let m = (3 * sc + 2) / 4;
-        b.push(sc | (m << 4));
-    }
-    random_bytes(rng, &mut b, QK_K / 4);
-    b.extend(f16le(d));
-    b.extend(f16le(2.0 * d));
-    b
 }
 
 // ---- vocabulary -----------------------------------------------------------------------------
@@ -581,47 +600,6 @@ pub fn vocab() -> Vocab {
         tokens,
         scores,
         types,
-    }
-}
-
-// ---- deterministic randomness ---------------------------------------------------------------
-
-/// SplitMix64 seeded from a tensor name; `normal` is an Irwin–Hall(4) approximation of a
-/// unit normal, so no transcendental function (whose last bit may vary by platform) is used.
-struct Rng(u64);
-
-impl Rng {
-    fn for_tensor(name: &str) -> Rng {
-        // FNV-1a of the name, mixed with the global seed.
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for &b in name.as_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Rng(h ^ SEED)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn byte(&mut self) -> u8 {
-        (self.next_u64() >> 56) as u8
-    }
-
-    /// Uniform in [0, 1), 24 random bits (exact in f32).
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / 16_777_216.0)
-    }
-
-    /// Mean 0, standard deviation 1, support (−2√3, 2√3).
-    fn normal(&mut self) -> f32 {
-        let s = self.unit() + self.unit() + self.unit() + self.unit();
-        (s - 2.0) * 1.732_050_8
     }
 }
 
