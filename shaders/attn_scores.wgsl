@@ -10,7 +10,7 @@ struct Params {
     window: u32,     // 0: none
     q_off: u32,
     scale: f32,
-    softcap: f32,    // 0: none; else softcap · tanh(score / softcap)
+    softcap: f32,    // 0: none; else softcap · tanh(q·k / softcap), before `scale`
     _p0: u32,
     _p1: u32,
     _p2: u32,
@@ -48,9 +48,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let k = unpack2x16float(KC[kb + i]);
         acc += Q[qb + 2u * i] * k.x + Q[qb + 2u * i + 1u] * k.y;
     }
-    var s = acc * p.scale;
+    // Capped before the scaling, in ggml's order: scale(tanh(scale(qk, 1/c)), c), then the scale.
+    var s = acc;
     if (p.softcap > 0.0) {
-        s = p.softcap * tanh(s / p.softcap);
+        s = tanh(s * (1.0 / p.softcap)) * p.softcap;
     }
-    S[o] = s;
+    S[o] = s * p.scale;
 }

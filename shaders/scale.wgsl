@@ -30,7 +30,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             y = f16r(y);
         }
     } else {
-        y = p.s * tanh(x / p.s);
+        y = tanh(x * (1.0 / p.s)) * p.s;
     }
     X[p.x_off + i] = y;
 }

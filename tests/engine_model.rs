@@ -107,6 +107,65 @@ fn qwen_configs_come_from_metadata() {
 }
 
 #[test]
+fn gemma_and_gemma2_configs_come_from_metadata() {
+    let m = model(&Tiny {
+        arch: "gemma",
+        window: None,
+        ..Tiny::gemma3()
+    });
+    let c = m.config();
+    assert_eq!(c.arch, Arch::Gemma);
+    assert!(c.rope_neox && c.scale_queries && c.tied_head && !c.post_norms && !c.qk_norm);
+    assert_eq!(
+        (c.embed_scale, c.attn_softcap, c.window(0)),
+        (Some(8.0), None, None)
+    );
+
+    let m = model(&Tiny::gemma2());
+    let c = m.config();
+    assert_eq!(c.arch, Arch::Gemma2);
+    assert!(c.post_norms && c.tied_head && !c.qk_norm);
+    // llama.cpp's defaults when the file has no caps; the even layers slide.
+    assert_eq!(
+        (c.attn_softcap, c.final_logit_softcap),
+        (Some(50.0), Some(30.0))
+    );
+    assert_eq!((c.window(0), c.window(1)), (Some(4), None));
+
+    let g = edited(&Tiny::gemma2().writer(), |w| {
+        w.kv("gemma2.attn_logit_softcapping", 0.0f32);
+    });
+    let e = load(g).unwrap_err();
+    assert_eq!(e.code(), "BAD_MODEL_CONFIG");
+    assert!(
+        e.to_string().contains("gemma2.attn_logit_softcapping"),
+        "{e}"
+    );
+}
+
+/// llama.cpp's Gemma 1/2 graphs always use `token_embd` as the head, even beside an
+/// `output.weight`.
+#[test]
+fn gemma2_head_is_the_embedding_even_with_an_output_tensor() {
+    let t = Tiny::gemma2();
+    let n_vocab = t.n_vocab();
+    // An all-zero F32 head: used, it would make every logit 0.
+    let g = edited(&t.writer(), |w| {
+        let zeros = vec![0u8; 64 * n_vocab * 4];
+        w.tensor("output.weight", GgmlType::F32, &[64, n_vocab as u64], zeros);
+    });
+    let with_output = Arc::new(load(g).expect("loads"));
+    let toks = tokens(n_vocab, 6, 3);
+    let a = session(&model(&t), 32, 8).prefill(&toks).unwrap().to_vec();
+    let b = session(&with_output, 32, 8)
+        .prefill(&toks)
+        .unwrap()
+        .to_vec();
+    assert!(a == b, "the output.weight was used");
+    assert!(b.iter().any(|&l| l.abs() > 0.1));
+}
+
+#[test]
 fn projection_biases_are_required_by_qwen2_and_used_by_llama() {
     let g = edited(&Tiny::qwen2().writer(), |w| {
         remove_tensor(w, "blk.1.attn_k.bias")

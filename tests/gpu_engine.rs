@@ -144,6 +144,18 @@ fn tiny_qwen_models_match_cpu() {
     }
 }
 
+/// Gemma 2's graph: soft-capped attention scores and logits, every other layer sliding.
+#[test]
+fn tiny_gemma2_matches_cpu() {
+    let model = Arc::new(Model::load(Tiny::gemma2().gguf(), &ModelOptions::default()).unwrap());
+    let prompt: Vec<u32> = (0..20).map(|i| (i * 7 + 3) % 60 + 1).collect();
+    let opts = SessionOptions {
+        n_batch: 8,
+        ..SessionOptions::default()
+    };
+    check_both_modes("tiny gemma2", model, &prompt, opts, 1e-5, 2e-2);
+}
+
 /// Gemma 3's graph (QK norms, post-norms, GELU, sliding window of 8 over a 40-token prompt
 /// in chunks of 16, tied head).
 #[test]
@@ -211,11 +223,14 @@ fn decode_reuses_bind_groups() {
     assert!(gs.stats().bind_groups_created > created);
 }
 
-/// The synthetic models (llama, qwen2, qwen3) of the llama.cpp conformance fixtures — every weight type
-/// through the whole graph — teacher-forced on the GPU against llama.cpp's own top-1 (an
-/// independent reference): equal wherever llama.cpp's top-two gap exceeds 1.5 (twice the
-/// logit error the CPU path is held to on these models), and at ≥ 95% of all steps (the CPU
-/// path: 48/48 per model).
+/// The synthetic models (llama, qwen2, qwen3, gemma, gemma2) of the llama.cpp conformance
+/// fixtures — every weight type through the whole graph — teacher-forced on the GPU against
+/// llama.cpp's own top-1 (an independent reference): equal wherever llama.cpp's top-two gap
+/// exceeds 1.5 (twice the logit error the CPU path is held to on these models), and every
+/// disagreement at a near tie (gap < 0.5: llama.cpp's own kernel paths differ by up to 0.76 on
+/// these models, BENCHMARKS.md). The GPU multiplies f32 activations where llama.cpp quantizes
+/// them, so it may pick the other of two near-tied tokens (measured: 0–3 of 48 steps per model,
+/// gaps 0.06–0.40; the CPU path: 48/48).
 #[test]
 fn synthetic_models_match_llama_cpp() {
     let g = gpu();
@@ -238,6 +253,13 @@ fn synthetic_models_match_llama_cpp() {
             for (i, &t) in top.iter().enumerate() {
                 total += 1;
                 same += usize::from(t == case.steps[i][0].0);
+                assert!(
+                    t == case.steps[i][0].0 || case.gap(i) < 0.5,
+                    "{}: step {i}: GPU {t}, llama.cpp {} with gap {}",
+                    v.name,
+                    case.steps[i][0].0,
+                    case.gap(i)
+                );
                 if case.gap(i) > 1.5 {
                     decisive += 1;
                     assert_eq!(
@@ -251,7 +273,6 @@ fn synthetic_models_match_llama_cpp() {
             }
         }
         println!("synthetic {}: GPU top-1 = llama.cpp {same}/{total} ({decisive} decisive steps all equal)", v.name);
-        assert!(same * 100 >= total * 95, "{}: top-1 {same}/{total}", v.name);
     }
 }
 

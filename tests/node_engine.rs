@@ -21,6 +21,8 @@ fn fixture(name: &str) -> &'static str {
         "synthetic-mixed.json" => include_str!("fixtures/oracle/synthetic-mixed.json"),
         "synthetic-qwen2.json" => include_str!("fixtures/oracle/synthetic-qwen2.json"),
         "synthetic-qwen3.json" => include_str!("fixtures/oracle/synthetic-qwen3.json"),
+        "synthetic-gemma.json" => include_str!("fixtures/oracle/synthetic-gemma.json"),
+        "synthetic-gemma2.json" => include_str!("fixtures/oracle/synthetic-gemma2.json"),
         other => panic!("no compiled-in fixture {other}: add it here"),
     }
 }

@@ -4,8 +4,8 @@
 //! its hyper-parameters to `config` and, where its block differs, a few lines here — the
 //! executors stay untouched.
 //!
-//! The decoder block is llama.cpp's `llm_build_llama` / `llm_build_qwen2` / `llm_build_qwen3` /
-//! `llm_build_gemma3` shape:
+//! The decoder block is the shape of llama.cpp's llama, qwen2, qwen3, gemma, gemma2 and gemma3
+//! graphs:
 //!
 //! ```text
 //! x = embed(tokens) · embed_scale
@@ -31,7 +31,7 @@ pub fn build(gguf: &LoadedGguf, c: &ModelConfig) -> Result<Graph> {
     Ok(b.graph)
 }
 
-/// The pre-norm decoder shared by the Llama family, Qwen2/3 and Gemma 3; what differs between
+/// The pre-norm decoder shared by the Llama family, Qwen2/3 and Gemma 1/2/3; what differs between
 /// them is in the config (`qkv_bias`, `qk_norm`, `post_norms`, `ffn_act`, scales, windows,
 /// RoPE style and bases).
 fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
@@ -69,7 +69,7 @@ fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
     }
     let norm = b.vector("output_norm.weight", e)?;
     // Without `output.weight` the head is the embedding table (tied).
-    let head = if b.has("output.weight") {
+    let head = if b.has("output.weight") && !c.tied_head {
         b.matrix("output.weight", e, c.n_vocab)?
     } else {
         table
@@ -126,7 +126,7 @@ fn attention_block(
         layer,
         q_scale,
         kq_scale,
-        softcap: None,
+        softcap: c.attn_softcap,
     });
     if il + 1 == c.n_layer {
         b.op(Op::KeepOutputRows);

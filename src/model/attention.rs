@@ -23,7 +23,7 @@ pub(crate) struct AttnShape {
     pub head_dim_v: usize,
     /// Multiplies every `q·k` (Llama: 1/√head_dim; Gemma: 1, its queries are pre-scaled).
     pub kq_scale: f32,
-    /// `c · tanh(score / c)` on every scaled score when set (Gemma 2).
+    /// `c · tanh(q·k / c)` on every score, before `kq_scale`, when set (Gemma 2).
     pub softcap: Option<f32>,
 }
 
@@ -191,10 +191,12 @@ fn absorb_tile(
     let a = keys.start;
     let mut mx = f32::NEG_INFINITY;
     for j in keys.clone() {
-        let mut sc = lanes::dot(row.q, &kt[j * hd4..(j + 1) * hd4]) * s.kq_scale;
+        let mut sc = lanes::dot(row.q, &kt[j * hd4..(j + 1) * hd4]);
+        // Capped before the scaling, as llama.cpp's graph does.
         if let Some(c) = s.softcap {
-            sc = c * (sc / c).tanh();
+            sc = super::ops::softcap_one(sc, c);
         }
+        sc *= s.kq_scale;
         scores[j - a] = sc;
         mx = mx.max(sc);
     }

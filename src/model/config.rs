@@ -9,6 +9,12 @@ use crate::gguf::Metadata;
 pub enum Arch {
     /// Llama 1/2/3.x, TinyLlama, SmolLM, Mistral-style GQA: RMSNorm, normal RoPE, SwiGLU.
     Llama,
+    /// Gemma (1): the Llama block with a GELU(tanh) gate, NEOX RoPE, pre-scaled queries,
+    /// embeddings scaled by √n_embd and the output head tied to them.
+    Gemma,
+    /// Gemma 2: Gemma with post-attention and post-FFN norms, soft-capped attention scores and
+    /// logits, and sliding-window attention on every other layer.
+    Gemma2,
     /// Gemma 3 (text): q/k norms, post-attention and post-FFN norms, GELU(tanh) gate,
     /// embeddings scaled by √n_embd, interleaved sliding-window attention.
     Gemma3,
@@ -23,6 +29,8 @@ impl Arch {
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
             "llama" => Ok(Arch::Llama),
+            "gemma" => Ok(Arch::Gemma),
+            "gemma2" => Ok(Arch::Gemma2),
             "gemma3" => Ok(Arch::Gemma3),
             "qwen2" => Ok(Arch::Qwen2),
             "qwen3" => Ok(Arch::Qwen3),
@@ -36,6 +44,8 @@ impl Arch {
     pub fn name(self) -> &'static str {
         match self {
             Arch::Llama => "llama",
+            Arch::Gemma => "gemma",
+            Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
@@ -92,6 +102,11 @@ pub struct ModelConfig {
     pub embed_scale: Option<f32>,
     /// `c · tanh(logit / c)` on the output when set.
     pub final_logit_softcap: Option<f32>,
+    /// `c · tanh(score / c)` on every attention score when set (Gemma 2).
+    pub attn_softcap: Option<f32>,
+    /// The output head is `token_embd` even when the file has an `output.weight` (Gemma 1/2:
+    /// llama.cpp never reads one).
+    pub tied_head: bool,
     pub ffn_act: FfnActivation,
     /// Gemma, Qwen3: RMS norms on each query and key head (before RoPE).
     pub qk_norm: bool,
@@ -142,6 +157,8 @@ impl ModelConfig {
         }
         match arch {
             Arch::Llama => {}
+            Arch::Gemma => cfg.gemma(),
+            Arch::Gemma2 => cfg.gemma2(&k)?,
             Arch::Gemma3 => cfg.gemma3(&k)?,
             // llama.cpp: LLAMA_ROPE_TYPE_NEOX for both; biases are Qwen2's, head norms Qwen3's.
             Arch::Qwen2 => {
@@ -233,11 +250,52 @@ impl ModelConfig {
             scale_queries: false,
             embed_scale: None,
             final_logit_softcap: None,
+            attn_softcap: None,
+            tied_head: false,
             ffn_act: FfnActivation::Silu,
             qk_norm: false,
             qkv_bias: false,
             post_norms: false,
         })
+    }
+
+    /// Gemma's block (llama.cpp's `llm_build_gemma`): queries scaled by 1/√head_dim_v
+    /// before the attention, which then scales the scores by 1.
+    fn gemma(&mut self) {
+        self.rope_neox = true;
+        self.ffn_act = FfnActivation::GeluTanh;
+        self.scale_queries = true;
+        self.tied_head = true;
+        self.embed_scale = Some((self.n_embd as f32).sqrt());
+        self.attn_scale = 1.0 / (self.head_dim_v as f32).sqrt();
+    }
+
+    /// Gemma 2, as llama.cpp's loader sets it up: a window of 4096 and both soft-caps (50
+    /// for the scores, 30 for the logits) unless the file says otherwise, layer `il` sliding
+    /// when `il % pattern < pattern - 1` (pattern 2: the even layers).
+    fn gemma2(&mut self, k: &Keys<'_>) -> Result<()> {
+        self.gemma();
+        self.post_norms = true;
+        // llama.cpp: 1/√(n_embd/n_head) only for the 27B (46 layers), else 1/√head_dim.
+        self.attn_scale = if self.n_layer == 46 {
+            1.0 / ((self.n_embd / self.n_head) as f32).sqrt()
+        } else {
+            1.0 / (self.head_dim as f32).sqrt()
+        };
+        self.attn_softcap = Some(k.softcap("attn_logit_softcapping", 50.0)?);
+        self.final_logit_softcap = Some(k.softcap("final_logit_softcapping", 30.0)?);
+        self.sliding_window = Some(k.opt("attention.sliding_window")?.unwrap_or(4096));
+        let pattern = k.opt("attention.sliding_window_pattern")?.unwrap_or(2);
+        for (il, swa) in self.swa_layers.iter_mut().enumerate() {
+            *swa = pattern == 0 || il % pattern < pattern - 1;
+        }
+        if let Some(base) = k.opt_f32("rope.freq_base_swa")? {
+            if !(base.is_finite() && base > 0.0) {
+                return Err(bad_f32(&k.key("rope.freq_base_swa"), base));
+            }
+            self.rope_base_swa = base;
+        }
+        Ok(())
     }
 
     /// Gemma 3's block and attention, as llama.cpp's loader sets them up.
@@ -317,6 +375,16 @@ impl Keys<'_> {
             self.get(k).map(Some)
         } else {
             Ok(None)
+        }
+    }
+
+    /// A soft-capping value (`default` when absent), which must be positive and finite.
+    fn softcap(&self, k: &str, default: f32) -> Result<f32> {
+        let c = self.opt_f32(k)?.unwrap_or(default);
+        if c.is_finite() && c > 0.0 {
+            Ok(c)
+        } else {
+            Err(bad_f32(&self.key(k), c))
         }
     }
 

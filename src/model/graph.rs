@@ -114,7 +114,7 @@ pub enum Op {
         rope: RopeId,
     },
     /// Stores `K`, `V` at the chunk's positions in the cache of `layer`, then
-    /// `Att = softmax(cap(kq_scale · (q_scale · Q) · Kᵀ)) · V`, causal, grouped-query, within
+    /// `Att = softmax(kq_scale · cap((q_scale · Q) · Kᵀ)) · V`, causal, grouped-query, within
     /// the layer's window. The scaled queries are rounded to the cache's precision (f16), as
     /// llama.cpp does before its dot products with an f16 cache.
     Attention {

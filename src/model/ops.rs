@@ -259,8 +259,14 @@ pub fn swiglu(gate: &mut [f32], up: &[f32]) {
 /// `c · tanh(x / c)` on every value.
 pub fn softcap(x: &mut [f32], c: f32) {
     for v in x {
-        *v = c * (*v / c).tanh();
+        *v = softcap_one(*v, c);
     }
+}
+
+/// `c · tanh(x / c)`, rounded as ggml's graph does it: `scale(tanh(scale(x, 1/c)), c)`.
+#[inline]
+pub fn softcap_one(x: f32, c: f32) -> f32 {
+    (x * (1.0 / c)).tanh() * c
 }
 
 pub use crate::quant::f16::{f16_to_f32, f32_to_f16};

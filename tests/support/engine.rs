@@ -136,6 +136,17 @@ impl Tiny {
         }
     }
 
+    /// Gemma 2: post-norms, soft-capped scores (llama.cpp's default cap, 50) and logits (30),
+    /// a window of 4 on the even layers, tied head.
+    pub fn gemma2() -> Tiny {
+        Tiny {
+            arch: "gemma2",
+            window: Some(4),
+            seed: 6,
+            ..Tiny::gemma3()
+        }
+    }
+
     /// Qwen2: the llama block with q/k/v biases and NEOX RoPE.
     pub fn qwen2() -> Tiny {
         Tiny {
@@ -262,7 +273,7 @@ impl Tiny {
                 norm(&mut w, &n("attn_q_norm"), self.head_dim, &mut nrng);
                 norm(&mut w, &n("attn_k_norm"), self.head_dim, &mut nrng);
             }
-            if a == "gemma3" {
+            if a == "gemma3" || a == "gemma2" {
                 norm(&mut w, &n("post_attention_norm"), e, &mut nrng);
                 norm(&mut w, &n("post_ffw_norm"), e, &mut nrng);
             }

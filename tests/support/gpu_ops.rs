@@ -221,12 +221,13 @@ pub async fn attention_matches_reference(gpu: &Gpu) {
                 let sc: Vec<f64> = (first..=pos)
                     .map(|j| {
                         let k = &keys[j * kd + g * hd..][..hd];
-                        let s = 0.3
-                            * qh.iter()
-                                .zip(k)
-                                .map(|(&a, &b)| f64::from(a) * r16(b))
-                                .sum::<f64>();
-                        if softcap > 0.0 {
+                        let s = qh
+                            .iter()
+                            .zip(k)
+                            .map(|(&a, &b)| f64::from(a) * r16(b))
+                            .sum::<f64>();
+                        // Capped before the scaling (llama.cpp's order).
+                        0.3 * if softcap > 0.0 {
                             f64::from(softcap) * (s / f64::from(softcap)).tanh()
                         } else {
                             s

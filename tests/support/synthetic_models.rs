@@ -67,7 +67,7 @@ impl Variant {
     }
 }
 
-pub const VARIANTS: [Variant; 7] = [
+pub const VARIANTS: [Variant; 9] = [
     Variant {
         name: "f32",
         arch: "llama",
@@ -116,6 +116,20 @@ pub const VARIANTS: [Variant; 7] = [
         n_layer: 3,
         tied: false,
         build: synthetic_qwen3,
+    },
+    Variant {
+        name: "gemma",
+        arch: "gemma",
+        n_layer: 3,
+        tied: true,
+        build: synthetic_gemma,
+    },
+    Variant {
+        name: "gemma2",
+        arch: "gemma2",
+        n_layer: 4,
+        tied: true,
+        build: synthetic_gemma2,
     },
 ];
 
@@ -226,6 +240,42 @@ pub fn synthetic_qwen3() -> Vec<u8> {
     })
 }
 
+/// Gemma (arch `gemma`): GELU gate, NEOX RoPE, pre-scaled queries, embeddings × √n_embd,
+/// output head tied to a Q8_0 `token_embd` (llama.cpp never reads an `output.weight` here);
+/// Q4_0 weights (3 layers).
+pub fn synthetic_gemma() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Gemma,
+        name: "gemma",
+        n_layer: 3,
+        tied: true,
+        token_embd: GgmlType::Q8_0,
+        output: GgmlType::Q8_0,
+        layer: |_, _| GgmlType::Q4_0,
+    })
+}
+
+/// Gemma 2 (arch `gemma2`): Gemma plus post-attention and post-FFN norms, attention scores
+/// soft-capped at [`GEMMA2_ATTN_SOFTCAP`], logits at [`GEMMA2_FINAL_SOFTCAP`], and a window of
+/// [`GEMMA2_WINDOW`] on the even layers; K-quant weights as in [`synthetic_kquant`], tied Q6_K
+/// `token_embd` (4 layers).
+pub fn synthetic_gemma2() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Gemma2,
+        name: "gemma2",
+        n_layer: 4,
+        tied: true,
+        token_embd: GgmlType::Q6_K,
+        output: GgmlType::Q6_K,
+        layer: |role, il| KQUANTS[(role as usize + il) % KQUANTS.len()],
+    })
+}
+
+/// Gemma 2's caps and window, small enough to matter for these models and prompts.
+pub const GEMMA2_ATTN_SOFTCAP: f32 = 5.0;
+pub const GEMMA2_FINAL_SOFTCAP: f32 = 15.0;
+pub const GEMMA2_WINDOW: usize = 8;
+
 /// Qwen3's head size (both keys and values).
 pub const QWEN3_HEAD_DIM: usize = 64;
 /// Standard deviation of the Qwen2 q/k/v biases (real Qwen2 key biases are large too).
@@ -237,6 +287,8 @@ pub enum Arch {
     Llama,
     Qwen2,
     Qwen3,
+    Gemma,
+    Gemma2,
 }
 
 impl Arch {
@@ -245,6 +297,8 @@ impl Arch {
             Arch::Llama => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Gemma => "gemma",
+            Arch::Gemma2 => "gemma2",
         }
     }
 
@@ -255,12 +309,20 @@ impl Arch {
         }
     }
 
+    /// What the forward pass multiplies the embeddings by.
+    pub fn embed_scale(self) -> f32 {
+        match self {
+            Arch::Gemma | Arch::Gemma2 => (N_EMBD as f32).sqrt(),
+            _ => 1.0,
+        }
+    }
+
     /// Tensors per layer beyond the llama block's nine.
     pub fn extra_layer_tensors(self) -> usize {
         match self {
-            Arch::Llama => 0,
+            Arch::Llama | Arch::Gemma => 0,
             Arch::Qwen2 => 3,
-            Arch::Qwen3 => 2,
+            Arch::Qwen3 | Arch::Gemma2 => 2,
         }
     }
 
@@ -268,6 +330,8 @@ impl Arch {
         match name {
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
+            "gemma" => Arch::Gemma,
+            "gemma2" => Arch::Gemma2,
             _ => Arch::Llama,
         }
     }
@@ -392,6 +456,17 @@ fn build(r: &Recipe) -> Vec<u8> {
         w.kv(&format!("{a}.attention.key_length"), hd as u32)
             .kv(&format!("{a}.attention.value_length"), hd as u32);
     }
+    if r.arch == Arch::Gemma2 {
+        w.kv(
+            &format!("{a}.attention.sliding_window"),
+            GEMMA2_WINDOW as u32,
+        )
+        .kv(&format!("{a}.attn_logit_softcapping"), GEMMA2_ATTN_SOFTCAP)
+        .kv(
+            &format!("{a}.final_logit_softcapping"),
+            GEMMA2_FINAL_SOFTCAP,
+        );
+    }
     w.kv(&format!("{a}.rope.dimension_count"), hd as u32)
         .kv(&format!("{a}.rope.freq_base"), ROPE_FREQ_BASE)
         .kv(&format!("{a}.attention.layer_norm_rms_epsilon"), RMS_EPS)
@@ -414,6 +489,11 @@ fn build(r: &Recipe) -> Vec<u8> {
     } else {
         (EMBD_STD, LOGIT_STD)
     };
+    // Gemma multiplies the embeddings by √n_embd: store them that much smaller, so the residual
+    // stream starts where the llama models' does (else the current token's own embedding
+    // dominates a tied head and the model repeats its input).
+    let embd_scale = r.arch.embed_scale();
+    let (embd_std, output_norm_mean) = (embd_std / embd_scale, output_norm_mean * embd_scale);
     w.tensor(
         "token_embd.weight",
         r.token_embd,
@@ -472,6 +552,20 @@ fn layer_tensors(w: &mut GgufWriter, r: &Recipe, il: usize) {
             let name = format!("blk.{il}.{}.bias", role.tensor_name());
             let data = weights(GgmlType::F32, &name, [dims[1], 1], BIAS_STD);
             w.tensor(&name, GgmlType::F32, &[dims[1] as u64], data);
+        }
+        if r.arch == Arch::Gemma2 && matches!(role, Role::AttnOutput | Role::FfnDown) {
+            let norm = if role == Role::AttnOutput {
+                "post_attention_norm"
+            } else {
+                "post_ffw_norm"
+            };
+            let name = format!("blk.{il}.{norm}.weight");
+            w.tensor(
+                &name,
+                GgmlType::F32,
+                &[N_EMBD as u64],
+                norm_weights(&name, 1.0),
+            );
         }
         if r.arch == Arch::Qwen3 && role == Role::AttnK {
             for norm in ["attn_q_norm", "attn_k_norm"] {
