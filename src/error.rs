@@ -218,8 +218,8 @@ pub enum Error {
     },
 
     // ---- models and inference ------------------------------------------------------------
-    #[error("model architecture '{arch}' is not supported (supported: llama, gemma3)")]
-    UnsupportedArchitecture { arch: String },
+    #[error("model architecture '{arch}' is not supported (supported: {supported})")]
+    UnsupportedArchitecture { arch: String, supported: String },
 
     #[error("model feature not supported: {feature}")]
     UnsupportedModelFeature { feature: String },
@@ -264,10 +264,7 @@ pub enum Error {
     #[error(
         "tokenizer.ggml.pre '{pre}' is not a supported pre-tokenizer (supported: {supported})"
     )]
-    UnknownPreTokenizer {
-        pre: String,
-        supported: &'static str,
-    },
+    UnknownPreTokenizer { pre: String, supported: String },
 
     #[error("invalid tokenizer vocabulary: {reason}")]
     InvalidVocab { reason: String },

@@ -30,6 +30,7 @@ const BPE_LLAMA3: &[u8] = include_bytes!("fixtures/tokenizer/bpe-llama3.gguf");
 const BPE_GPT2: &[u8] = include_bytes!("fixtures/tokenizer/bpe-gpt2.gguf");
 const BPE_QWEN2: &[u8] = include_bytes!("fixtures/tokenizer/bpe-qwen2.gguf");
 const BPE_DEFAULT: &[u8] = include_bytes!("fixtures/tokenizer/bpe-default.gguf");
+const BPE_SMOLLM: &[u8] = include_bytes!("fixtures/tokenizer/bpe-smollm.gguf");
 const BPE_JINA: &[u8] = include_bytes!("fixtures/tokenizer/bpe-jina-lstrip.gguf");
 
 const SPM_JSON: &str = include_str!("fixtures/tokenizer/spm.json");
@@ -38,6 +39,7 @@ const BPE_LLAMA3_JSON: &str = include_str!("fixtures/tokenizer/bpe-llama3.json")
 const BPE_GPT2_JSON: &str = include_str!("fixtures/tokenizer/bpe-gpt2.json");
 const BPE_QWEN2_JSON: &str = include_str!("fixtures/tokenizer/bpe-qwen2.json");
 const BPE_DEFAULT_JSON: &str = include_str!("fixtures/tokenizer/bpe-default.json");
+const BPE_SMOLLM_JSON: &str = include_str!("fixtures/tokenizer/bpe-smollm.json");
 const BPE_JINA_JSON: &str = include_str!("fixtures/tokenizer/bpe-jina-lstrip.json");
 
 fn metadata(gguf: &[u8]) -> Metadata {
@@ -303,6 +305,12 @@ fn synthetic_bpe_default_matches_llama_cpp() {
     assert_conforms(BPE_DEFAULT, BPE_DEFAULT_JSON);
 }
 
+/// SmolLM's pre-tokenizer: every digit alone, then the GPT-2 expression; no space cleaning.
+#[test]
+fn synthetic_bpe_smollm_matches_llama_cpp() {
+    assert_conforms(BPE_SMOLLM, BPE_SMOLLM_JSON);
+}
+
 #[test]
 fn synthetic_bpe_jina_lstrip_rule_matches_llama_cpp() {
     let tok = load(BPE_JINA);
@@ -313,13 +321,14 @@ fn synthetic_bpe_jina_lstrip_rule_matches_llama_cpp() {
 
 #[test]
 fn synthetic_fixtures_are_reproducible() {
-    let committed: [(&str, &[u8]); 7] = [
+    let committed: [(&str, &[u8]); 8] = [
         ("spm.gguf", SPM),
         ("spm-phi3.gguf", SPM_PHI3),
         ("bpe-llama3.gguf", BPE_LLAMA3),
         ("bpe-gpt2.gguf", BPE_GPT2),
         ("bpe-qwen2.gguf", BPE_QWEN2),
         ("bpe-default.gguf", BPE_DEFAULT),
+        ("bpe-smollm.gguf", BPE_SMOLLM),
         ("bpe-jina-lstrip.gguf", BPE_JINA),
     ];
     let built = vocabs::all();

@@ -33,6 +33,7 @@ const SYNTHETIC = [
   "bpe-llama3.gguf",
   "bpe-gpt2.gguf",
   "bpe-qwen2.gguf",
+  "bpe-smollm.gguf",
   "bpe-default.gguf",
   "bpe-jina-lstrip.gguf",
 ];

@@ -25,34 +25,115 @@ struct PreSpec {
     clean_spaces: bool,
 }
 
-/// `tokenizer.ggml.pre` values llama.cpp maps to the regex sets implemented here.
-const SUPPORTED_PRE: &str = "default, llama3, llama-v3, llama-bpe, falcon3, falcon-h1, pixtral, \
-midm-2.0, lfm2, jina-v5-nano, dbrx, smaug-bpe, gpt-2, phi-2, jina-es, jina-de, gigachat, \
-jina-v2-es, jina-v2-de, a.x-4.0, mellum, modern-bert, jina-v1-en, jina-v2-code, roberta-bpe, \
-exaone4, mpt, olmo, jais, trillion, granite-docling, qwen2, deepseek-r1-qwen, kormo, f2llmv2, \
-megrez, hunyuan, solar-open, grok-2";
+/// Every `tokenizer.ggml.pre` value implemented here and what llama.cpp derives from it:
+/// (names, regex set, ignore_merges, add_bos, clean_spaces).
+#[allow(clippy::type_complexity)]
+const PRE_TOKENIZERS: &[(&[&str], PreRegex, bool, bool, bool)] = &[
+    (&["", "default"], PreRegex::Default, false, false, true),
+    (
+        &[
+            "llama3",
+            "llama-v3",
+            "llama-bpe",
+            "falcon3",
+            "falcon-h1",
+            "pixtral",
+            "midm-2.0",
+            "lfm2",
+            "jina-v5-nano",
+        ],
+        PreRegex::Llama3,
+        true,
+        true,
+        true,
+    ),
+    (&["dbrx", "smaug-bpe"], PreRegex::Llama3, false, false, true),
+    (
+        &[
+            "gpt-2",
+            "phi-2",
+            "jina-es",
+            "jina-de",
+            "gigachat",
+            "jina-v2-es",
+            "jina-v2-de",
+            "a.x-4.0",
+            "mellum",
+            "modern-bert",
+            "jina-v1-en",
+            "jina-v2-code",
+            "roberta-bpe",
+            "exaone4",
+            "mpt",
+            "olmo",
+            "jais",
+        ],
+        PreRegex::Gpt2,
+        false,
+        false,
+        true,
+    ),
+    (
+        &["trillion", "granite-docling"],
+        PreRegex::Gpt2,
+        false,
+        false,
+        false,
+    ),
+    (
+        &[
+            "qwen2",
+            "deepseek-r1-qwen",
+            "kormo",
+            "f2llmv2",
+            "hunyuan",
+            "solar-open",
+            "grok-2",
+        ],
+        PreRegex::Qwen2,
+        false,
+        false,
+        false,
+    ),
+    (&["megrez"], PreRegex::Qwen2, false, false, true),
+    (
+        &["smollm", "command-r"],
+        PreRegex::DigitsGpt2,
+        false,
+        false,
+        false,
+    ),
+    (
+        &["refact", "codeshell", "exaone", "minerva-7b", "mellum2"],
+        PreRegex::DigitsGpt2,
+        false,
+        false,
+        true,
+    ),
+];
 
 fn pre_spec(name: &str) -> Option<PreSpec> {
-    let spec = |regex, ignore_merges, add_bos, clean_spaces| PreSpec {
-        regex,
-        ignore_merges,
-        add_bos,
-        clean_spaces,
-    };
-    Some(match name {
-        "" | "default" => spec(PreRegex::Default, false, false, true),
-        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "falcon-h1" | "pixtral" | "midm-2.0"
-        | "lfm2" | "jina-v5-nano" => spec(PreRegex::Llama3, true, true, true),
-        "dbrx" | "smaug-bpe" => spec(PreRegex::Llama3, false, false, true),
-        "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de"
-        | "a.x-4.0" | "mellum" | "modern-bert" | "jina-v1-en" | "jina-v2-code" | "roberta-bpe"
-        | "exaone4" | "mpt" | "olmo" | "jais" => spec(PreRegex::Gpt2, false, false, true),
-        "trillion" | "granite-docling" => spec(PreRegex::Gpt2, false, false, false),
-        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "hunyuan" | "solar-open"
-        | "grok-2" => spec(PreRegex::Qwen2, false, false, false),
-        "megrez" => spec(PreRegex::Qwen2, false, false, true),
-        _ => return None,
-    })
+    PRE_TOKENIZERS
+        .iter()
+        .find(|(names, ..)| names.contains(&name))
+        .map(
+            |&(_, regex, ignore_merges, add_bos, clean_spaces)| PreSpec {
+                regex,
+                ignore_merges,
+                add_bos,
+                clean_spaces,
+            },
+        )
+}
+
+/// The supported names, for the error that names an unknown one.
+fn supported_pre() -> String {
+    let names: Vec<&str> = PRE_TOKENIZERS
+        .iter()
+        .flat_map(|(names, ..)| names.iter().copied())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.join(", ")
 }
 
 /// The settings decided by the model type and pre-tokenizer, before the flag keys
@@ -112,7 +193,7 @@ impl ModelConfig {
             Kind::Bpe => {
                 let spec = pre_spec(&pre_name).ok_or_else(|| Error::UnknownPreTokenizer {
                     pre: pre_name.clone(),
-                    supported: SUPPORTED_PRE,
+                    supported: supported_pre(),
                 })?;
                 ModelConfig {
                     kind,

@@ -21,6 +21,9 @@ pub enum PreRegex {
     Llama3,
     /// Qwen2: as Llama 3 but single digits (`\p{N}`).
     Qwen2,
+    /// `\p{N}` (every digit alone), then the GPT-2 expression: SmolLM, Command-R, Refact,
+    /// CodeShell, EXAONE, Minerva, Mellum 2.
+    DigitsGpt2,
 }
 
 const OUT_OF_RANGE: u32 = u32::MAX;
@@ -48,6 +51,17 @@ pub fn split(regex: PreRegex, text: &str) -> Vec<Range<usize>> {
             offsets = split_matches(&cpts, &offsets, find_digit_triple);
         }
         PreRegex::Gpt2 => offsets = split_custom(&cpts, &offsets, gpt2),
+        PreRegex::DigitsGpt2 => {
+            offsets = split_matches(&cpts, &offsets, |seg, from| {
+                let at = from
+                    + seg
+                        .get(from..)?
+                        .iter()
+                        .position(|&c| is_collapsed_number(c))?;
+                Some(at..at + 1)
+            });
+            offsets = split_custom(&cpts, &offsets, gpt2);
+        }
         PreRegex::Llama3 => offsets = split_custom(&cpts, &offsets, |s, o| llama3(s, o, 3)),
         PreRegex::Qwen2 => offsets = split_custom(&cpts, &offsets, |s, o| llama3(s, o, 1)),
     }

@@ -395,6 +395,14 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 add_eos: false,
             }),
         ),
+        (
+            "bpe-smollm.gguf",
+            bpe_vocab(BpeOptions {
+                pre: "smollm",
+                add_bos: false,
+                add_eos: false,
+            }),
+        ),
         // llama.cpp gives <mask> LSTRIP (strip spaces to its left) for this pre-tokenizer name.
         (
             "bpe-jina-lstrip.gguf",
