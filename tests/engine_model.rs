@@ -230,6 +230,17 @@ fn unsupported_architecture_is_typed() {
     let e = load(g).unwrap_err();
     assert_eq!(e.code(), "UNSUPPORTED_ARCHITECTURE");
     assert!(e.to_string().contains("mamba"), "{e}");
+    // It lists what would load, each name one that does.
+    let listed = e.to_string();
+    let listed = listed
+        .split("supported: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    for name in listed.split(", ") {
+        assert_eq!(Arch::from_name(name).unwrap().name(), name, "{e}");
+    }
+    assert_eq!(listed.split(", ").count(), Arch::ALL.len(), "{e}");
 }
 
 #[test]

@@ -26,6 +26,16 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Every architecture, in the order the error for an unsupported one lists them.
+    pub const ALL: [Arch; 6] = [
+        Arch::Llama,
+        Arch::Gemma,
+        Arch::Gemma2,
+        Arch::Gemma3,
+        Arch::Qwen2,
+        Arch::Qwen3,
+    ];
+
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
             "llama" => Ok(Arch::Llama),
@@ -36,6 +46,7 @@ impl Arch {
             "qwen3" => Ok(Arch::Qwen3),
             _ => Err(Error::UnsupportedArchitecture {
                 arch: name.to_owned(),
+                supported: Arch::ALL.map(Arch::name).join(", "),
             }),
         }
     }
