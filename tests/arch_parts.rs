@@ -57,24 +57,18 @@ fn with_tensors(name: &str, matches: impl Fn(&str) -> bool, edit: impl Fn(&mut [
     bytes
 }
 
-/// The variant's file with the f32 value of metadata key `key` replaced by `v`.
-fn with_f32_key(name: &str, key: &str, v: f32) -> Vec<u8> {
-    let mut bytes = (variant(name).expect("variant").build)();
-    let at = find(&bytes, key.as_bytes()).unwrap_or_else(|| panic!("{key} not in the file"));
-    // key bytes, then the u32 value type (6: f32), then the value.
-    let ty = at + key.len();
-    assert_eq!(bytes[ty..ty + 4], 6u32.to_le_bytes(), "{key} is an f32");
-    bytes[ty + 4..ty + 8].copy_from_slice(&v.to_le_bytes());
-    bytes
-}
+/// GGUF value type ids of the scalar keys edited here.
+const TYPE_U32: u32 = 4;
+const TYPE_F32: u32 = 6;
 
-/// The variant's file with the u32 value of metadata key `key` replaced by `v`.
-fn with_u32_key(name: &str, key: &str, v: u32) -> Vec<u8> {
+/// The variant's file with the 4-byte value of metadata key `key` (of type `ty`) replaced.
+fn with_key(name: &str, key: &str, ty: u32, value: [u8; 4]) -> Vec<u8> {
     let mut bytes = (variant(name).expect("variant").build)();
     let at = find(&bytes, key.as_bytes()).unwrap_or_else(|| panic!("{key} not in the file"));
-    let ty = at + key.len();
-    assert_eq!(bytes[ty..ty + 4], 4u32.to_le_bytes(), "{key} is a u32");
-    bytes[ty + 4..ty + 8].copy_from_slice(&v.to_le_bytes());
+    // The key's bytes, then its u32 value type, then the value.
+    let t = at + key.len();
+    assert_eq!(bytes[t..t + 4], ty.to_le_bytes(), "{key}: value type");
+    bytes[t + 4..t + 8].copy_from_slice(&value);
     bytes
 }
 
@@ -132,8 +126,10 @@ fn qwen3_head_norm_weights_matter() {
 #[test]
 fn gemma2_soft_caps_and_window_matter() {
     let fx = "synthetic-gemma2.json";
-    let no_cap = with_f32_key("gemma2", "gemma2.attn_logit_softcapping", 1e30);
+    let key = "gemma2.attn_logit_softcapping";
+    let no_cap = with_key("gemma2", key, TYPE_F32, 1e30f32.to_le_bytes());
     assert_differs("gemma2 without the attention soft-cap", no_cap, fx);
-    let no_window = with_u32_key("gemma2", "gemma2.attention.sliding_window", 1 << 20);
+    let key = "gemma2.attention.sliding_window";
+    let no_window = with_key("gemma2", key, TYPE_U32, (1u32 << 20).to_le_bytes());
     assert_differs("gemma2 without the sliding window", no_window, fx);
 }
