@@ -88,7 +88,7 @@ fn assert_differs(what: &str, bytes: Vec<u8>, fixture: &str) {
 
 #[test]
 fn unmodified_files_reproduce_llama_cpp() {
-    for name in ["qwen2", "qwen3", "gemma2"] {
+    for name in ["qwen2", "qwen3", "gemma2", "llama3"] {
         let bytes = (variant(name).unwrap().build)();
         let (ours, theirs) = greedy(bytes, &format!("synthetic-{name}.json"));
         assert_eq!(ours, theirs, "{name}");
@@ -132,4 +132,22 @@ fn gemma2_soft_caps_and_window_matter() {
     let key = "gemma2.attention.sliding_window";
     let no_window = with_key("gemma2", key, TYPE_U32, (1u32 << 20).to_le_bytes());
     assert_differs("gemma2 without the sliding window", no_window, fx);
+}
+
+#[test]
+fn llama3_rope_factors_matter() {
+    let ones = with_tensors(
+        "llama3",
+        |n| n == "rope_freqs.weight",
+        |d| {
+            for c in d.chunks_exact_mut(4) {
+                c.copy_from_slice(&1.0f32.to_le_bytes());
+            }
+        },
+    );
+    assert_differs(
+        "llama3 with unit RoPE factors",
+        ones,
+        "synthetic-llama3.json",
+    );
 }

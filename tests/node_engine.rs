@@ -23,6 +23,7 @@ fn fixture(name: &str) -> &'static str {
         "synthetic-qwen3.json" => include_str!("fixtures/oracle/synthetic-qwen3.json"),
         "synthetic-gemma.json" => include_str!("fixtures/oracle/synthetic-gemma.json"),
         "synthetic-gemma2.json" => include_str!("fixtures/oracle/synthetic-gemma2.json"),
+        "synthetic-llama3.json" => include_str!("fixtures/oracle/synthetic-llama3.json"),
         other => panic!("no compiled-in fixture {other}: add it here"),
     }
 }

@@ -282,8 +282,11 @@ fn synthetic_models_are_the_documented_models() {
             "{}: output.weight present iff not tied",
             v.file_name()
         );
-        // 2 + 9 per layer (+ biases or head norms) (+ output.weight)
-        let want = 2 + (9 + arch.extra_layer_tensors()) * v.n_layer + usize::from(!v.tied);
+        // 2 (+ rope_freqs) + 9 per layer (+ biases or head norms) (+ output.weight)
+        let rope_freqs = usize::from(v.name == "llama3");
+        assert_eq!(file.tensor("rope_freqs.weight").is_some(), rope_freqs == 1);
+        let want =
+            2 + rope_freqs + (9 + arch.extra_layer_tensors()) * v.n_layer + usize::from(!v.tied);
         assert_eq!(h.tensors.len(), want, "{}: tensor count", v.file_name());
     }
 }

@@ -67,7 +67,7 @@ impl Variant {
     }
 }
 
-pub const VARIANTS: [Variant; 9] = [
+pub const VARIANTS: [Variant; 10] = [
     Variant {
         name: "f32",
         arch: "llama",
@@ -130,6 +130,13 @@ pub const VARIANTS: [Variant; 9] = [
         n_layer: 4,
         tied: true,
         build: synthetic_gemma2,
+    },
+    Variant {
+        name: "llama3",
+        arch: "llama",
+        n_layer: 3,
+        tied: true,
+        build: synthetic_llama3,
     },
 ];
 
@@ -271,6 +278,34 @@ pub fn synthetic_gemma2() -> Vec<u8> {
     })
 }
 
+/// Llama 3.x (arch `llama`): per-frequency RoPE factors (`rope_freqs.weight`,
+/// [`llama3_rope_factors`]), output head tied to a Q8_0 `token_embd` (as Llama 3.2 1B/3B);
+/// Q4_K weights with Q6_K `attn_v`/`ffn_down` (3 layers).
+pub fn synthetic_llama3() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Llama3,
+        name: "llama3",
+        n_layer: 3,
+        tied: true,
+        token_embd: GgmlType::Q8_0,
+        output: GgmlType::Q8_0,
+        layer: |role, _| match role {
+            Role::AttnV | Role::FfnDown => GgmlType::Q6_K,
+            _ => GgmlType::Q4_K,
+        },
+    })
+}
+
+/// The synthetic Llama 3's RoPE factors, one per rotated pair: 1 for the fastest quarter, then
+/// rising to 16 (real Llama 3 files rise to 8 over the slow half; larger here so that they
+/// matter within these short prompts).
+pub fn llama3_rope_factors() -> Vec<f32> {
+    let n = HEAD_DIM / 2;
+    (0..n)
+        .map(|i| if i < n / 4 { 1.0 } else { (i + 1) as f32 })
+        .collect()
+}
+
 /// Gemma 2's caps and window, small enough to matter for these models and prompts.
 pub const GEMMA2_ATTN_SOFTCAP: f32 = 5.0;
 pub const GEMMA2_FINAL_SOFTCAP: f32 = 15.0;
@@ -289,12 +324,14 @@ pub enum Arch {
     Qwen3,
     Gemma,
     Gemma2,
+    /// The llama architecture with `rope_freqs.weight`.
+    Llama3,
 }
 
 impl Arch {
     pub fn name(self) -> &'static str {
         match self {
-            Arch::Llama => "llama",
+            Arch::Llama | Arch::Llama3 => "llama",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
             Arch::Gemma => "gemma",
@@ -320,7 +357,7 @@ impl Arch {
     /// Tensors per layer beyond the llama block's nine.
     pub fn extra_layer_tensors(self) -> usize {
         match self {
-            Arch::Llama | Arch::Gemma => 0,
+            Arch::Llama | Arch::Llama3 | Arch::Gemma => 0,
             Arch::Qwen2 => 3,
             Arch::Qwen3 | Arch::Gemma2 => 2,
         }
@@ -500,6 +537,18 @@ fn build(r: &Recipe) -> Vec<u8> {
         &dims64(embd),
         weights(r.token_embd, "token_embd.weight", embd, embd_std),
     );
+    if r.arch == Arch::Llama3 {
+        let f: Vec<u8> = llama3_rope_factors()
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        w.tensor(
+            "rope_freqs.weight",
+            GgmlType::F32,
+            &[(HEAD_DIM / 2) as u64],
+            f,
+        );
+    }
     w.tensor(
         "output_norm.weight",
         GgmlType::F32,
