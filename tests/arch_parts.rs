@@ -72,6 +72,13 @@ fn with_key(name: &str, key: &str, ty: u32, value: [u8; 4]) -> Vec<u8> {
     bytes
 }
 
+/// Sets every f32 of a tensor's data to 1.
+fn fill_ones(d: &mut [u8]) {
+    for c in d.chunks_exact_mut(4) {
+        c.copy_from_slice(&1.0f32.to_le_bytes());
+    }
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -110,11 +117,7 @@ fn qwen3_head_norm_weights_matter() {
     let ones = with_tensors(
         "qwen3",
         |n| n.ends_with("attn_q_norm.weight") || n.ends_with("attn_k_norm.weight"),
-        |d| {
-            for c in d.chunks_exact_mut(4) {
-                c.copy_from_slice(&1.0f32.to_le_bytes());
-            }
-        },
+        fill_ones,
     );
     assert_differs(
         "qwen3 with unit head-norm weights",
@@ -136,15 +139,7 @@ fn gemma2_soft_caps_and_window_matter() {
 
 #[test]
 fn llama3_rope_factors_matter() {
-    let ones = with_tensors(
-        "llama3",
-        |n| n == "rope_freqs.weight",
-        |d| {
-            for c in d.chunks_exact_mut(4) {
-                c.copy_from_slice(&1.0f32.to_le_bytes());
-            }
-        },
-    );
+    let ones = with_tensors("llama3", |n| n == "rope_freqs.weight", fill_ones);
     assert_differs(
         "llama3 with unit RoPE factors",
         ones,
