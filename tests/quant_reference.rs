@@ -208,7 +208,9 @@ fn q8_0_activation_matches_gguf_py() {
         GgmlType::Q8_0,
     ] {
         match quantize_activation(weight_ty, &src).unwrap() {
-            OwnedActivation::Q8_0(got) => assert_eq!(got, want, "{weight_ty}"),
+            OwnedActivation::Q8_0(got) | OwnedActivation::Q8_1 { qs: got, .. } => {
+                assert_eq!(got, want, "{weight_ty}")
+            }
             other => panic!("{weight_ty}: got {:?}", other.kind()),
         }
     }
@@ -307,7 +309,7 @@ fn max_dot_error(ty: GgmlType) -> f64 {
 fn dequant_activation(act: &OwnedActivation) -> Vec<f32> {
     match act {
         OwnedActivation::F32(x) => x.clone(),
-        OwnedActivation::Q8_0(b) => {
+        OwnedActivation::Q8_0(b) | OwnedActivation::Q8_1 { qs: b, .. } => {
             let mut out = vec![0.0; b.len() * 32];
             dequantize_q8_0(b, &mut out).unwrap();
             out
@@ -424,7 +426,7 @@ fn dot_equals_dot_of_dequantized_operands() {
         for (label, act) in &acts {
             let a = dequant_activation(act);
             let got = f64::from(vec_dot(c.ty, &row, act.as_activation()).unwrap());
-            let want: f64 = dot_f64(&w, &a);
+            let want: f64 = dot_f64(&w, &a) + q8_1_min_correction(c.ty, &row, act);
             let scale: f64 = w
                 .iter()
                 .zip(&a)
@@ -440,6 +442,24 @@ fn dot_equals_dot_of_dequantized_operands() {
         }
     }
     assert!(failures.is_empty(), "dot products disagree:{failures}");
+}
+
+/// Q4_1/Q5_1 with Q8_1 activations: their min term is `m · s` with ggml's f16-rounded block
+/// sum `s`, where the dequantized product has `m · d · Σq`; this is the difference, per block.
+fn q8_1_min_correction(ty: GgmlType, row: &[u8], act: &OwnedActivation) -> f64 {
+    let OwnedActivation::Q8_1 { qs, s } = act else {
+        return 0.0;
+    };
+    let block_bytes = ty.block_bytes();
+    row.chunks_exact(block_bytes)
+        .zip(qs.iter().zip(s))
+        .map(|(wb, (a, &s))| {
+            // Both types start with the f16 pair (d, m).
+            let m = half::f16::from_le_bytes([wb[2], wb[3]]).to_f64();
+            let d = half::f16::from_le_bytes(a.d).to_f64();
+            m * (f64::from(s) - d * f64::from(a.qs_sum()))
+        })
+        .sum()
 }
 
 #[test]
@@ -462,6 +482,9 @@ fn empty_rows() {
         if let Some(kind) = c.ty.activation_kind() {
             let act = match kind {
                 ActivationKind::F32 => Activation::F32(&[]),
+                ActivationKind::Q8_0 if matches!(c.ty, GgmlType::Q4_1 | GgmlType::Q5_1) => {
+                    Activation::Q8_1 { qs: &[], s: &[] }
+                }
                 ActivationKind::Q8_0 => Activation::Q8_0(&[]),
                 ActivationKind::Q8K => Activation::Q8K(&[]),
             };

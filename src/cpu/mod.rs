@@ -66,7 +66,7 @@ pub struct Activations {
     q8_0: Vec<BlockQ8_0>,
     /// Per Q8_0 block: its scale as f32.
     q8_0_d: Vec<f32>,
-    /// Per Q8_0 block: `d · Σ qs` (the Q4_1/Q5_1 min term), computed as the reference does.
+    /// Per Q8_0 block: ggml's Q8_1 sum `f16(d · Σ qs)` (the Q4_1/Q5_1 min term).
     q8_0_s: Vec<f32>,
     /// Per Q8_0 block: `Σ qs` (the offset correction of the relaxed-SIMD kernels).
     q8_0_sum: Vec<i32>,
@@ -108,12 +108,7 @@ impl Activations {
                     .extend(self.q8_0.iter().map(|b| crate::quant::blocks::f16_le(b.d)));
                 self.q8_0_sum
                     .extend(self.q8_0.iter().map(BlockQ8_0::qs_sum));
-                self.q8_0_s.extend(
-                    self.q8_0_sum
-                        .iter()
-                        .zip(&self.q8_0_d)
-                        .map(|(&sum, &d)| d * sum as f32),
-                );
+                crate::quant::reference::q8_1_sums(x, &self.q8_0, &mut self.q8_0_s);
             }
             _ => {
                 check_elements("quantize activations to Q8_K", "Q8_K", k, QK_K)?;

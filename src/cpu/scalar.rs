@@ -51,7 +51,11 @@ pub(crate) fn activation_row(act: &Activations, t: usize, cols: usize) -> Activa
     match act.ty() {
         Some(GgmlType::Q8_0) => {
             let nb = cols / 32;
-            Activation::Q8_0(&act.q8_0()[t * nb..(t + 1) * nb])
+            let r = t * nb..(t + 1) * nb;
+            Activation::Q8_1 {
+                qs: &act.q8_0()[r.clone()],
+                s: &act.q8_0_s()[r],
+            }
         }
         Some(GgmlType::Q8_K) => {
             let nb = cols / 256;

@@ -8,9 +8,8 @@
 //! block's quants), because `Σ (d·q + m)·a = d·Σ q·a + m·Σ a`.
 //!
 //! Differences from ggml, all in float rounding only:
-//! * Q4_1/Q5_1 take Q8_0 activations, not ggml's Q8_1. Q8_1 carries `s = f16(d·Σq)` with the
-//!   unrounded `d`; we compute `d_f16 · Σq` in f32 from the Q8_0 block instead, so the min
-//!   term skips that f16 rounding.
+//! * Q4_1/Q5_1 take Q8_0 quants with ggml's Q8_1 sums `s = f16(d·Σq)` (unrounded `d`) passed
+//!   alongside, which is exactly ggml's Q8_1 block; the min term is `m · s` as there.
 //! * For Q3_K..Q6_K, ggml's generic code spreads each super-block's integer sum over 8 lanes
 //!   and scales every lane separately; we scale the whole super-block sum once.
 //! * F16/BF16 weights are dotted with f32 activations (ggml converts the activations to the
@@ -106,18 +105,21 @@ pub fn vec_dot_q4_0_q8_0(w: &[BlockQ4_0], a: &[BlockQ8_0]) -> Result<f32> {
     Ok(sumf)
 }
 
-pub fn vec_dot_q4_1_q8_0(w: &[BlockQ4_1], a: &[BlockQ8_0]) -> Result<f32> {
+pub fn vec_dot_q4_1_q8_1(w: &[BlockQ4_1], a: &[BlockQ8_0], s: &[f32]) -> Result<f32> {
     check_blocks(
-        "vec_dot Q4_1·Q8_0: weight vs activation blocks",
+        "vec_dot Q4_1·Q8_1: weight vs activation blocks",
         w.len(),
         a.len(),
     )?;
+    check_blocks(
+        "vec_dot Q4_1·Q8_1: activation blocks vs sums",
+        a.len(),
+        s.len(),
+    )?;
     let mut sumf = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    for ((x, y), &sy) in w.iter().zip(a).zip(s) {
         let sumi = isum32(nibbles(&x.qs), y);
-        let dy = f16_le(y.d);
-        let sy = dy * y.qs_sum() as f32;
-        sumf += (f16_le(x.d) * dy) * sumi as f32 + f16_le(x.m) * sy;
+        sumf += (f16_le(x.d) * f16_le(y.d)) * sumi as f32 + f16_le(x.m) * sy;
     }
     Ok(sumf)
 }
@@ -136,18 +138,21 @@ pub fn vec_dot_q5_0_q8_0(w: &[BlockQ5_0], a: &[BlockQ8_0]) -> Result<f32> {
     Ok(sumf)
 }
 
-pub fn vec_dot_q5_1_q8_0(w: &[BlockQ5_1], a: &[BlockQ8_0]) -> Result<f32> {
+pub fn vec_dot_q5_1_q8_1(w: &[BlockQ5_1], a: &[BlockQ8_0], s: &[f32]) -> Result<f32> {
     check_blocks(
-        "vec_dot Q5_1·Q8_0: weight vs activation blocks",
+        "vec_dot Q5_1·Q8_1: weight vs activation blocks",
         w.len(),
         a.len(),
     )?;
+    check_blocks(
+        "vec_dot Q5_1·Q8_1: activation blocks vs sums",
+        a.len(),
+        s.len(),
+    )?;
     let mut sumf = 0.0f32;
-    for (x, y) in w.iter().zip(a) {
+    for ((x, y), &sy) in w.iter().zip(a).zip(s) {
         let sumi = isum32(five_bit(&x.qs, x.qh_bits()), y);
-        let dy = f16_le(y.d);
-        let sy = dy * y.qs_sum() as f32;
-        sumf += (f16_le(x.d) * dy) * sumi as f32 + f16_le(x.m) * sy;
+        sumf += (f16_le(x.d) * f16_le(y.d)) * sumi as f32 + f16_le(x.m) * sy;
     }
     Ok(sumf)
 }

@@ -72,6 +72,12 @@ impl GgmlType {
 pub enum Activation<'a> {
     F32(&'a [f32]),
     Q8_0(&'a [BlockQ8_0]),
+    /// Q8_0 blocks with ggml's Q8_1 sums ([`q8_1_sums`]): what Q4_1/Q5_1 rows need (the other
+    /// Q8_0-kind weights ignore the sums).
+    Q8_1 {
+        qs: &'a [BlockQ8_0],
+        s: &'a [f32],
+    },
     Q8K(&'a [BlockQ8K]),
 }
 
@@ -79,7 +85,7 @@ impl Activation<'_> {
     pub fn kind(&self) -> ActivationKind {
         match self {
             Activation::F32(_) => ActivationKind::F32,
-            Activation::Q8_0(_) => ActivationKind::Q8_0,
+            Activation::Q8_0(_) | Activation::Q8_1 { .. } => ActivationKind::Q8_0,
             Activation::Q8K(_) => ActivationKind::Q8K,
         }
     }
@@ -88,7 +94,7 @@ impl Activation<'_> {
     pub fn len(&self) -> usize {
         match self {
             Activation::F32(x) => x.len(),
-            Activation::Q8_0(b) => b.len() * QK32,
+            Activation::Q8_0(b) | Activation::Q8_1 { qs: b, .. } => b.len() * QK32,
             Activation::Q8K(b) => b.len() * QK_K,
         }
     }
@@ -103,6 +109,7 @@ impl Activation<'_> {
 pub enum OwnedActivation {
     F32(Vec<f32>),
     Q8_0(Vec<BlockQ8_0>),
+    Q8_1 { qs: Vec<BlockQ8_0>, s: Vec<f32> },
     Q8K(Vec<BlockQ8K>),
 }
 
@@ -111,6 +118,7 @@ impl OwnedActivation {
         match self {
             OwnedActivation::F32(x) => Activation::F32(x),
             OwnedActivation::Q8_0(b) => Activation::Q8_0(b),
+            OwnedActivation::Q8_1 { qs, s } => Activation::Q8_1 { qs, s },
             OwnedActivation::Q8K(b) => Activation::Q8K(b),
         }
     }
@@ -126,6 +134,12 @@ impl OwnedActivation {
 pub fn quantize_activation(weight_ty: GgmlType, x: &[f32]) -> Result<OwnedActivation> {
     match weight_ty.activation_kind() {
         Some(ActivationKind::F32) => Ok(OwnedActivation::F32(x.to_vec())),
+        Some(ActivationKind::Q8_0) if matches!(weight_ty, GgmlType::Q4_1 | GgmlType::Q5_1) => {
+            let qs = quantize_q8_0_vec(x)?;
+            let mut s = Vec::with_capacity(qs.len());
+            q8_1_sums(x, &qs, &mut s);
+            Ok(OwnedActivation::Q8_1 { qs, s })
+        }
         Some(ActivationKind::Q8_0) => quantize_q8_0_vec(x).map(OwnedActivation::Q8_0),
         Some(ActivationKind::Q8K) => quantize_q8_k_vec(x).map(OwnedActivation::Q8K),
         None => Err(not_a_weight(weight_ty)),
@@ -250,11 +264,21 @@ pub fn vec_dot(ty: GgmlType, weight_row_bytes: &[u8], act: Activation<'_>) -> Re
         (T::F32, A::F32(x)) => vec_dot_f32(&view_blocks(WHAT, ty, w)?, x),
         (T::F16, A::F32(x)) => vec_dot_f16(&view_blocks(WHAT, ty, w)?, x),
         (T::BF16, A::F32(x)) => vec_dot_bf16(&view_blocks(WHAT, ty, w)?, x),
-        (T::Q4_0, A::Q8_0(a)) => vec_dot_q4_0_q8_0(&view_blocks(WHAT, ty, w)?, a),
-        (T::Q4_1, A::Q8_0(a)) => vec_dot_q4_1_q8_0(&view_blocks(WHAT, ty, w)?, a),
-        (T::Q5_0, A::Q8_0(a)) => vec_dot_q5_0_q8_0(&view_blocks(WHAT, ty, w)?, a),
-        (T::Q5_1, A::Q8_0(a)) => vec_dot_q5_1_q8_0(&view_blocks(WHAT, ty, w)?, a),
-        (T::Q8_0, A::Q8_0(a)) => vec_dot_q8_0_q8_0(&view_blocks(WHAT, ty, w)?, a),
+        (T::Q4_0, A::Q8_0(a) | A::Q8_1 { qs: a, .. }) => {
+            vec_dot_q4_0_q8_0(&view_blocks(WHAT, ty, w)?, a)
+        }
+        (T::Q4_1, A::Q8_1 { qs, s }) => vec_dot_q4_1_q8_1(&view_blocks(WHAT, ty, w)?, qs, s),
+        (T::Q5_0, A::Q8_0(a) | A::Q8_1 { qs: a, .. }) => {
+            vec_dot_q5_0_q8_0(&view_blocks(WHAT, ty, w)?, a)
+        }
+        (T::Q5_1, A::Q8_1 { qs, s }) => vec_dot_q5_1_q8_1(&view_blocks(WHAT, ty, w)?, qs, s),
+        (T::Q8_0, A::Q8_0(a) | A::Q8_1 { qs: a, .. }) => {
+            vec_dot_q8_0_q8_0(&view_blocks(WHAT, ty, w)?, a)
+        }
+        (T::Q4_1 | T::Q5_1, A::Q8_0(_)) => Err(Error::TypeRole {
+            type_name: "Q8_0 without its Q8_1 sums",
+            role: "activations for Q4_1/Q5_1 weights (need Activation::Q8_1)",
+        }),
         (T::Q2_K, A::Q8K(a)) => vec_dot_q2_k_q8_k(&view_blocks(WHAT, ty, w)?, a),
         (T::Q3_K, A::Q8K(a)) => vec_dot_q3_k_q8_k(&view_blocks(WHAT, ty, w)?, a),
         (T::Q4_K, A::Q8K(a)) => vec_dot_q4_k_q8_k(&view_blocks(WHAT, ty, w)?, a),

@@ -150,6 +150,17 @@ pub fn quantize_q8_0_vec(x: &[f32]) -> Result<Vec<BlockQ8_0>> {
     to_vec::<_, QK32>(GgmlType::Q8_0, x, quantize_q8_0)
 }
 
+/// The `s` of ggml's Q8_1 activation blocks (what Q4_1/Q5_1 rows are dotted with; its quants
+/// are Q8_0's): `f16(Σq · d)` with the unrounded `d = amax / 127`, per block of `x`, pushed
+/// onto `out`. `blocks` are `x`'s Q8_0 blocks.
+pub fn q8_1_sums(x: &[f32], blocks: &[BlockQ8_0], out: &mut Vec<f32>) {
+    for (xb, b) in x.chunks_exact(QK32).zip(blocks) {
+        let amax = xb.iter().fold(0.0f32, |m, v| c_max(m, v.abs()));
+        let d = amax / 127.0;
+        out.push(f16::from_f32(b.qs_sum() as f32 * d).to_f32());
+    }
+}
+
 fn q8_k_block(x: &[f32; QK_K]) -> BlockQ8K {
     let (amax, max) = signed_absmax(x);
     if amax == 0.0 {
