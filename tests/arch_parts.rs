@@ -1,5 +1,6 @@
 //! Each architecture-specific part of the synthetic models matters: with it removed (biases
-//! zeroed, a soft-cap or the sliding window made ineffective, head norms set to 1) the greedy
+//! zeroed, a soft-cap or the sliding window made ineffective, head norms or RoPE factors set
+//! to 1, Phi-3's RoPE attention factor set to 1) the greedy
 //! tokens are no longer llama.cpp's, while the unmodified file reproduces them
 //! (tests/engine_conformance.rs). So the conformance of these parts is not vacuous.
 #![cfg(not(target_arch = "wasm32"))]
@@ -17,12 +18,17 @@ use wasm_chord::sampler::argmax;
 
 /// Greedy tokens of the fixture's first case on `bytes` (as many as the fixture has).
 fn greedy(bytes: Vec<u8>, fixture: &str) -> (Vec<u32>, Vec<u32>) {
+    greedy_ctx(bytes, fixture, None)
+}
+
+/// [`greedy`] in a session of `n_ctx` positions (default: the fixture's).
+fn greedy_ctx(bytes: Vec<u8>, fixture: &str, n_ctx: Option<usize>) -> (Vec<u32>, Vec<u32>) {
     let fx = oracle(fixture);
     let case = &fx.cases[0];
     let g = LoadedGguf::from_bytes(bytes).expect("parses");
     let model = Arc::new(Model::load(g, &ModelOptions::default()).expect("loads"));
     let opts = SessionOptions {
-        n_ctx: fx.n_ctx,
+        n_ctx: n_ctx.unwrap_or(fx.n_ctx),
         kv_type: KvType::F32,
         ..SessionOptions::default()
     };
@@ -95,7 +101,7 @@ fn assert_differs(what: &str, bytes: Vec<u8>, fixture: &str) {
 
 #[test]
 fn unmodified_files_reproduce_llama_cpp() {
-    for name in ["qwen2", "qwen3", "gemma2", "llama3"] {
+    for name in ["qwen2", "qwen3", "gemma2", "llama3", "phi3"] {
         let bytes = (variant(name).unwrap().build)();
         let (ours, theirs) = greedy(bytes, &format!("synthetic-{name}.json"));
         assert_eq!(ours, theirs, "{name}");
@@ -144,5 +150,38 @@ fn llama3_rope_factors_matter() {
         "llama3 with unit RoPE factors",
         ones,
         "synthetic-llama3.json",
+    );
+}
+
+#[test]
+fn phi3_longrope_matters() {
+    let fx = "synthetic-phi3.json";
+    let ones = with_tensors("phi3", |n| n == "rope_factors_long.weight", fill_ones);
+    assert_differs("phi3 with unit long RoPE factors", ones, fx);
+    let key = "phi3.rope.scaling.attn_factor";
+    let unit = with_key("phi3", key, TYPE_F32, 1f32.to_le_bytes());
+    assert_differs("phi3 with RoPE attention factor 1", unit, fx);
+}
+
+/// LongRoPE's factors follow the session's context, as llama.cpp picks them by `n_ctx`: within
+/// the original context (256) the short factors rotate, so a 256-position session gives what
+/// the fixture's 512-position one gives with the long factors replaced by the short ones.
+#[test]
+fn phi3_short_factors_within_the_original_context() {
+    let fx = "synthetic-phi3.json";
+    let file = (variant("phi3").unwrap().build)();
+    let (short, _) = support::synthetic_models::phi3_rope_factors();
+    let short: Vec<u8> = short.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let long_is_short = with_tensors(
+        "phi3",
+        |n| n == "rope_factors_long.weight",
+        |d| d.copy_from_slice(&short),
+    );
+    let (at_256, theirs) = greedy_ctx(file, fx, Some(256));
+    let (replaced, _) = greedy(long_is_short, fx);
+    assert_eq!(at_256, replaced);
+    assert_ne!(
+        at_256, theirs,
+        "the factors in force did not change with n_ctx"
     );
 }

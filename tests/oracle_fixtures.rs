@@ -167,7 +167,7 @@ fn check_step(step: &Json, greedy: u64, n_vocab: usize, ctx: &dyn Fn(&str) -> St
 fn synthetic_fixture(v: &Variant) -> (Json, String) {
     let name = v.fixture_name();
     let fx = load_fixture(&name);
-    let vocab = synthetic_models::vocab().tokens.len();
+    let vocab = v.family().vocab().tokens.len();
     let sha = check_shape(
         &name,
         &fx,
@@ -256,7 +256,7 @@ fn synthetic_models_are_the_documented_models() {
                 .unwrap_or_else(|| panic!("{}: no {k}", v.file_name()))
         };
         let a = v.arch;
-        let arch = synthetic_models::Arch::from_name(a);
+        let arch = v.family();
         assert_eq!(arch.name(), a, "{}: a documented architecture", v.name);
         assert_eq!(get("general.architecture"), &Value::from(a));
         assert_eq!(get("tokenizer.ggml.model"), &Value::from("llama"));
@@ -273,20 +273,32 @@ fn synthetic_models_are_the_documented_models() {
             &Value::U32(synthetic_models::N_HEAD_KV as u32)
         );
         let hd = arch.head_dim() as u64;
-        let q = file.tensor("blk.0.attn_q.weight").expect("attn_q");
-        let n_head = synthetic_models::N_HEAD as u64;
-        assert_eq!(q.info.dims, [synthetic_models::N_EMBD as u64, n_head * hd]);
+        let (n_head, n_kv) = (
+            synthetic_models::N_HEAD as u64,
+            synthetic_models::N_HEAD_KV as u64,
+        );
+        let (q, q_rows) = match file.tensor("blk.0.attn_q.weight") {
+            Some(q) => (q, n_head * hd),
+            None => (
+                file.tensor("blk.0.attn_qkv.weight")
+                    .expect("attn_q or attn_qkv"),
+                (n_head + 2 * n_kv) * hd,
+            ),
+        };
+        assert_eq!(q.info.dims, [synthetic_models::N_EMBD as u64, q_rows]);
         assert_eq!(
             file.tensor("output.weight").is_some(),
             !v.tied,
             "{}: output.weight present iff not tied",
             v.file_name()
         );
-        // 2 (+ rope_freqs) + 9 per layer (+ biases or head norms) (+ output.weight)
-        let rope_freqs = usize::from(v.name == "llama3");
-        assert_eq!(file.tensor("rope_freqs.weight").is_some(), rope_freqs == 1);
+        // 2 (+ RoPE factors) + the layers' (+ output.weight)
+        assert_eq!(
+            file.tensor("rope_freqs.weight").is_some(),
+            v.name == "llama3"
+        );
         let want =
-            2 + rope_freqs + (9 + arch.extra_layer_tensors()) * v.n_layer + usize::from(!v.tied);
+            2 + arch.rope_tensors() + arch.layer_tensors() * v.n_layer + usize::from(!v.tied);
         assert_eq!(h.tensors.len(), want, "{}: tensor count", v.file_name());
     }
 }

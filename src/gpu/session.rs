@@ -302,18 +302,10 @@ impl GpuSession {
         for (rope, &at) in g.ropes.iter().zip(&r.rope_at) {
             let half = rope.n_rot / 2;
             let (mut cos, mut sin) = (vec![0f32; n * half], vec![0f32; n * half]);
-            let ff = rope.factors.map(|v| g.vector(v));
+            let params = rope.params(g, self.n_ctx);
             for t in 0..n {
                 let rr = t * half..(t + 1) * half;
-                crate::model::ops::rope_angles(
-                    p0 + t,
-                    rope.n_rot,
-                    rope.base,
-                    rope.freq_scale,
-                    ff,
-                    &mut cos[rr.clone()],
-                    &mut sin[rr],
-                );
+                crate::model::ops::rope_angles(p0 + t, &params, &mut cos[rr.clone()], &mut sin[rr]);
             }
             r.rope.write_f32(gpu, at, &cos);
             r.rope.write_f32(gpu, at + r.n_batch * half, &sin);

@@ -4,8 +4,8 @@
 //! its hyper-parameters to `config` and, where its block differs, a few lines here — the
 //! executors stay untouched.
 //!
-//! The decoder block is the shape of llama.cpp's llama, qwen2, qwen3, gemma, gemma2 and gemma3
-//! graphs:
+//! The decoder block is the shape of llama.cpp's llama, qwen2, qwen3, gemma, gemma2, gemma3 and
+//! phi3 graphs:
 //!
 //! ```text
 //! x = embed(tokens) · embed_scale
@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use super::config::ModelConfig;
-use super::graph::{Act, AttnLayer, Graph, Heads, MatId, Op, Rope, RopeId, VecId};
+use super::graph::{Act, AttnLayer, Graph, Heads, LongRope, MatId, Op, Rope, RopeId, VecId};
 use super::Matrix;
 use crate::error::{Error, Result};
 use crate::gguf::{LoadedGguf, TensorInfo};
@@ -41,12 +41,14 @@ fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
         table,
         scale: c.embed_scale.unwrap_or(1.0),
     });
-    let factors = b.opt_vector("rope_freqs.weight", c.n_rot / 2)?;
+    let (factors, long) = rope_factors(b, c)?;
     let rope = |base| Rope {
         n_rot: c.n_rot,
         base,
         freq_scale: c.rope_freq_scale,
         factors,
+        long,
+        attn_factor: c.rope_attn_factor,
         neox: c.rope_neox,
     };
     let rope_global = b.rope(rope(c.rope_base));
@@ -82,6 +84,27 @@ fn decoder(b: &mut Builder, c: &ModelConfig) -> Result<()> {
     Ok(())
 }
 
+/// The RoPE divisors, as llama.cpp's `get_rope_factors` picks them: `rope_freqs` when the file
+/// has it, else (LongRoPE) the long factors for a context beyond the original one and the short
+/// ones otherwise.
+fn rope_factors(b: &mut Builder, c: &ModelConfig) -> Result<(Option<VecId>, Option<LongRope>)> {
+    let n = c.n_rot / 2;
+    if let Some(f) = b.opt_vector("rope_freqs.weight", n)? {
+        return Ok((Some(f), None));
+    }
+    if !c.longrope {
+        return Ok((None, None));
+    }
+    let short = b.opt_vector("rope_factors_short.weight", n)?;
+    let long = b
+        .opt_vector("rope_factors_long.weight", n)?
+        .map(|factors| LongRope {
+            factors,
+            n_ctx_orig: c.n_ctx_orig,
+        });
+    Ok((short, long))
+}
+
 /// `x += [post-norm](Wo · attention(rope(q), rope(k), v))` with `q, k, v = W · norm(x) [+ bias]`
 /// and, where the config has them, RMS norms on every query and key head.
 fn attention_block(
@@ -96,14 +119,31 @@ fn attention_block(
     let e = c.n_embd;
     let attn_norm = b.vector(&n("attn_norm"), e)?;
     b.norm(Act::X, Act::Xn, attn_norm, e);
-    for (name, dst, width) in [
+    let qkv = [
         ("attn_q", Act::Q, c.q_dim()),
         ("attn_k", Act::K, c.k_dim()),
         ("attn_v", Act::V, c.v_dim()),
-    ] {
-        let w = b.matrix(&n(name), e, width)?;
-        let bias = b.bias(&format!("blk.{il}.{name}.bias"), width, c.qkv_bias)?;
-        b.matmul(w, Act::Xn, dst, bias);
+    ];
+    if b.has(&n("attn_qkv")) {
+        // One fused matrix (Phi-3; llama.cpp accepts it for every architecture here): q, k and
+        // v are row views of it, and of its bias.
+        let total = c.q_dim() + c.k_dim() + c.v_dim();
+        let fused = b.matrix_rows(&n("attn_qkv"), e, total)?;
+        let bias_name = format!("blk.{il}.attn_qkv.bias");
+        let bias = b.bias(&bias_name, total, c.qkv_bias)?;
+        let mut row0 = 0;
+        for (name, dst, width) in qkv {
+            let w = b.view(&fused, row0, width, name)?;
+            let bias = bias.map(|v| b.sub_vector(v, row0, width));
+            b.matmul(w, Act::Xn, dst, bias);
+            row0 += width;
+        }
+    } else {
+        for (name, dst, width) in qkv {
+            let w = b.matrix(&n(name), e, width)?;
+            let bias = b.bias(&format!("blk.{il}.{name}.bias"), width, c.qkv_bias)?;
+            b.matmul(w, Act::Xn, dst, bias);
+        }
     }
     if c.qk_norm {
         let qn = b.vector(&n("attn_q_norm"), c.head_dim)?;
@@ -145,8 +185,19 @@ fn ffn_block(b: &mut Builder, c: &ModelConfig, il: usize) -> Result<()> {
     let e = c.n_embd;
     let ffn_norm = b.vector(&n("ffn_norm"), e)?;
     b.norm(Act::X, Act::Xn, ffn_norm, e);
-    let gate = b.matrix(&n("ffn_gate"), e, c.n_ff)?;
-    let up = b.matrix(&n("ffn_up"), e, c.n_ff)?;
+    let (gate, up) = if c.fused_gate_up {
+        // ggml_swiglu: SiLU of the first half of the rows times the second half.
+        let fused = b.matrix_rows(&n("ffn_up"), e, 2 * c.n_ff)?;
+        (
+            b.view(&fused, 0, c.n_ff, "gate")?,
+            b.view(&fused, c.n_ff, c.n_ff, "up")?,
+        )
+    } else {
+        (
+            b.matrix(&n("ffn_gate"), e, c.n_ff)?,
+            b.matrix(&n("ffn_up"), e, c.n_ff)?,
+        )
+    };
     b.matmul(gate, Act::Xn, Act::Gate, None);
     b.matmul(up, Act::Xn, Act::Up, None);
     b.op(Op::Glu { act: c.ffn_act });
@@ -208,11 +259,10 @@ impl<'a> Builder<'a> {
             "blk.0.ffn_up.bias",
             "blk.0.ffn_down.bias",
             "blk.0.ffn_gate_inp.weight",
-            "blk.0.attn_qkv.weight",
         ] {
             if self.has(unsupported) {
                 return Err(Error::UnsupportedModelFeature {
-                    feature: format!("tensor '{unsupported}' (FFN biases, experts or fused QKV)"),
+                    feature: format!("tensor '{unsupported}' (FFN biases or experts)"),
                 });
             }
         }
@@ -274,6 +324,46 @@ impl<'a> Builder<'a> {
         if let Some(&id) = self.by_name.get(name) {
             return Ok(id);
         }
+        let m = self.matrix_rows(name, cols, rows)?;
+        self.graph.matrices.push(m);
+        let id = MatId(self.graph.matrices.len() - 1);
+        self.by_name.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    /// `rows` rows of `fused` from `row0` on: a matrix of its own over those bytes (no copy),
+    /// named after the part it is.
+    fn view(&mut self, fused: &Matrix, row0: usize, rows: usize, part: &str) -> Result<MatId> {
+        let rb = fused.row_bytes();
+        let start = fused.range.start + row0 * rb;
+        let end = start + rows * rb;
+        if row0 + rows > fused.rows || end > fused.range.end {
+            // The callers' row counts add up to the checked shape; this guards a change there.
+            return Err(Error::TensorShape {
+                tensor: fused.name.clone(),
+                expected: vec![fused.cols as u64, (row0 + rows) as u64],
+                found: vec![fused.cols as u64, fused.rows as u64],
+            });
+        }
+        self.graph.matrices.push(Matrix {
+            name: format!("{} ({part} rows {row0}..{})", fused.name, row0 + rows),
+            ty: fused.ty,
+            rows,
+            cols: fused.cols,
+            range: start..end,
+        });
+        Ok(MatId(self.graph.matrices.len() - 1))
+    }
+
+    /// `len` values of vector `v` from `at` on, as a vector of its own (a fused bias's part).
+    fn sub_vector(&mut self, v: VecId, at: usize, len: usize) -> VecId {
+        let part = self.graph.vectors[v.0][at..at + len].to_vec();
+        self.graph.vectors.push(part);
+        VecId(self.graph.vectors.len() - 1)
+    }
+
+    /// The checked matrix `name` (`rows` rows of `cols`), not yet part of the graph.
+    fn matrix_rows(&mut self, name: &str, cols: usize, rows: usize) -> Result<Matrix> {
         let t = self.info(name)?;
         check_shape(t, &[cols, rows])?;
         // The matmul kernels multiply every storage type except the activation-only Q8_K;
@@ -297,16 +387,13 @@ impl<'a> Builder<'a> {
                 file_len: self.gguf.bytes().len() as u64,
             });
         }
-        self.graph.matrices.push(Matrix {
+        Ok(Matrix {
             name: name.to_owned(),
             ty: t.ty,
             rows,
             cols,
             range,
-        });
-        let id = MatId(self.graph.matrices.len() - 1);
-        self.by_name.insert(name.to_owned(), id);
-        Ok(id)
+        })
     }
 
     /// A vector tensor (norm weights, rope factors) of any float or quantized type, as f32.

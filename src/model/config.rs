@@ -23,15 +23,19 @@ pub enum Arch {
     /// Qwen3 (dense): the Llama block with RMS norms on each query and key head, NEOX RoPE,
     /// a head size of its own (`attention.key_length`, not `n_embd / n_head`).
     Qwen3,
+    /// Phi-3, 3.5 and 4-mini: the Llama block with fused gate+up (`ffn_up` holds both), NEOX
+    /// RoPE (often partial), pre-scaled queries and LongRoPE factors for long contexts.
+    Phi3,
 }
 
 impl Arch {
     /// Every architecture, in the order the error for an unsupported one lists them.
-    pub const ALL: [Arch; 6] = [
+    pub const ALL: [Arch; 7] = [
         Arch::Llama,
         Arch::Gemma,
         Arch::Gemma2,
         Arch::Gemma3,
+        Arch::Phi3,
         Arch::Qwen2,
         Arch::Qwen3,
     ];
@@ -44,6 +48,7 @@ impl Arch {
             "gemma3" => Ok(Arch::Gemma3),
             "qwen2" => Ok(Arch::Qwen2),
             "qwen3" => Ok(Arch::Qwen3),
+            "phi3" => Ok(Arch::Phi3),
             _ => Err(Error::UnsupportedArchitecture {
                 arch: name.to_owned(),
                 supported: Arch::ALL.map(Arch::name).join(", "),
@@ -60,6 +65,7 @@ impl Arch {
             Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Phi3 => "phi3",
         }
     }
 }
@@ -100,6 +106,13 @@ pub struct ModelConfig {
     pub rope_freq_scale: f32,
     /// NEOX-style RoPE (rotate the two halves of a head) instead of adjacent pairs.
     pub rope_neox: bool,
+    /// Multiplies RoPE's cos and sin (`rope.scaling.attn_factor`, default 1).
+    pub rope_attn_factor: f32,
+    /// The context the RoPE factors were trained for
+    /// (`rope.scaling.original_context_length`, default `n_ctx_train`).
+    pub n_ctx_orig: usize,
+    /// Phi-3: `rope_factors_long` / `rope_factors_short` (LongRoPE) are read when present.
+    pub longrope: bool,
     /// Sliding-window size for the layers marked in `swa_layers`; `None`: all global.
     pub sliding_window: Option<usize>,
     /// Per layer: true when the layer uses the sliding window.
@@ -126,6 +139,9 @@ pub struct ModelConfig {
     pub qkv_bias: bool,
     /// Gemma: RMS norms on the attention and FFN outputs before the residual add.
     pub post_norms: bool,
+    /// Phi-3: `ffn_up` has `2 · n_ff` rows, the gate's then the up projection's, and there is
+    /// no `ffn_gate` (llama.cpp's `LLM_FFN_SWIGLU` with one matrix).
+    pub fused_gate_up: bool,
 }
 
 /// Gemma 3 hard-codes these in llama.cpp (`llama_model::load_hparams`, LLM_ARCH_GEMMA3): one
@@ -159,6 +175,12 @@ impl ModelConfig {
         cfg.rope_base = rope_base;
         cfg.rope_base_swa = rope_base;
         cfg.rope_freq_scale = rope_scaling(meta, k.a)?;
+        // Read for every architecture, as llama.cpp's loader does.
+        cfg.rope_attn_factor = k.positive_f32("rope.scaling.attn_factor", 1.0)?;
+        cfg.n_ctx_orig = match k.opt("rope.scaling.original_context_length")? {
+            Some(0) | None => cfg.n_ctx_train,
+            Some(n) => n,
+        };
         if let Some(n) = k.opt("expert_count")? {
             if n > 0 {
                 return Err(Error::UnsupportedModelFeature {
@@ -180,6 +202,7 @@ impl ModelConfig {
                 cfg.rope_neox = true;
                 cfg.qk_norm = true;
             }
+            Arch::Phi3 => cfg.phi3(),
         }
         Ok(cfg)
     }
@@ -255,6 +278,9 @@ impl ModelConfig {
             rope_base_swa: 10_000.0,
             rope_freq_scale: 1.0,
             rope_neox: false,
+            rope_attn_factor: 1.0,
+            n_ctx_orig: n_ctx_train,
+            longrope: false,
             sliding_window: None,
             swa_layers: vec![false; n_layer],
             attn_scale: 1.0 / (head_dim as f32).sqrt(),
@@ -267,7 +293,19 @@ impl ModelConfig {
             qk_norm: false,
             qkv_bias: false,
             post_norms: false,
+            fused_gate_up: false,
         })
+    }
+
+    /// Phi-3 as llama.cpp's `llama_model_phi3` runs it: queries scaled by 1/√head_dim before
+    /// the attention (which then scales by 1). A sliding window in the file is ignored: llama.cpp
+    /// disables Phi's SWA (its converters do not record which layers use it).
+    fn phi3(&mut self) {
+        self.rope_neox = true;
+        self.scale_queries = true;
+        self.attn_scale = 1.0 / (self.head_dim_v as f32).sqrt();
+        self.fused_gate_up = true;
+        self.longrope = true;
     }
 
     /// Gemma's block (llama.cpp's `llm_build_gemma`): queries scaled by 1/√head_dim_v
@@ -293,8 +331,8 @@ impl ModelConfig {
         } else {
             1.0 / (self.head_dim as f32).sqrt()
         };
-        self.attn_softcap = Some(k.softcap("attn_logit_softcapping", 50.0)?);
-        self.final_logit_softcap = Some(k.softcap("final_logit_softcapping", 30.0)?);
+        self.attn_softcap = Some(k.positive_f32("attn_logit_softcapping", 50.0)?);
+        self.final_logit_softcap = Some(k.positive_f32("final_logit_softcapping", 30.0)?);
         self.sliding_window = Some(k.opt("attention.sliding_window")?.unwrap_or(4096));
         let pattern = k.opt("attention.sliding_window_pattern")?.unwrap_or(2);
         for (il, swa) in self.swa_layers.iter_mut().enumerate() {
@@ -389,8 +427,8 @@ impl Keys<'_> {
         }
     }
 
-    /// A soft-capping value (`default` when absent), which must be positive and finite.
-    fn softcap(&self, k: &str, default: f32) -> Result<f32> {
+    /// A float (`default` when absent), which must be positive and finite.
+    fn positive_f32(&self, k: &str, default: f32) -> Result<f32> {
         let c = self.opt_f32(k)?.unwrap_or(default);
         if c.is_finite() && c > 0.0 {
             Ok(c)

@@ -166,7 +166,7 @@ pub(crate) fn forward(
         p0,
         r0: 0,
     };
-    pass.rope_tables();
+    pass.rope_tables(kv.n_ctx());
     for op in &g.ops {
         if !matches!(op, Op::MatMul { .. }) {
             pass.s.input.invalidate();
@@ -236,20 +236,17 @@ impl Pass<'_> {
         two(&mut self.s.bufs, (src, rs), (dst, rd))
     }
 
-    /// RoPE angles, once per chunk for each rotation.
-    fn rope_tables(&mut self) {
+    /// RoPE angles, once per chunk for each rotation, for a session of `n_ctx` positions.
+    fn rope_tables(&mut self, n_ctx: usize) {
         let g = self.g;
         for (i, r) in g.ropes.iter().enumerate() {
             let half = r.n_rot / 2;
-            let ff = r.factors.map(|v| g.vector(v));
+            let p = r.params(g, n_ctx);
             for t in 0..self.n {
                 let at = t * half..(t + 1) * half;
                 ops::rope_angles(
                     self.p0 + t,
-                    r.n_rot,
-                    r.base,
-                    r.freq_scale,
-                    ff,
+                    &p,
                     &mut self.s.cos[i][at.clone()],
                     &mut self.s.sin[i][at],
                 );

@@ -8,6 +8,7 @@
 //! or all of them when every position's logits are wanted), as llama.cpp's `inp_out_ids`.
 
 use super::config::FfnActivation;
+use super::ops::RopeParams;
 use super::Matrix;
 
 /// An activation buffer of the forward pass: `n_batch` rows of [`Graph::width`] floats.
@@ -64,10 +65,41 @@ pub struct Rope {
     pub base: f32,
     /// Positions are multiplied by this (linear scaling).
     pub freq_scale: f32,
-    /// Per-frequency divisors of the angle (Llama 3 `rope_freqs.weight`).
+    /// Per-frequency divisors of the angle (Llama 3 `rope_freqs.weight`, Phi-3's
+    /// `rope_factors_short.weight`).
     pub factors: Option<VecId>,
+    /// LongRoPE (Phi-3): other divisors for a context longer than the original one.
+    pub long: Option<LongRope>,
+    /// Multiplies cos and sin (`rope.scaling.attn_factor`).
+    pub attn_factor: f32,
     /// NEOX style: rotate the two halves of a head instead of adjacent pairs.
     pub neox: bool,
+}
+
+/// LongRoPE's factors for long contexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongRope {
+    pub factors: VecId,
+    /// They apply when the session's context exceeds this
+    /// (`rope.scaling.original_context_length`), as llama.cpp chooses by `n_ctx`.
+    pub n_ctx_orig: usize,
+}
+
+impl Rope {
+    /// The angle parameters for a session of `n_ctx` positions.
+    pub fn params<'g>(&self, g: &'g Graph, n_ctx: usize) -> RopeParams<'g> {
+        let factors = match self.long {
+            Some(l) if n_ctx > l.n_ctx_orig => Some(l.factors),
+            _ => self.factors,
+        };
+        RopeParams {
+            n_rot: self.n_rot,
+            base: self.base,
+            freq_scale: self.freq_scale,
+            factors: factors.map(|v| g.vector(v)),
+            mscale: self.attn_factor,
+        }
+    }
 }
 
 /// Shapes shared by every attention op.

@@ -160,25 +160,45 @@ pub fn rms_norm_rows_into(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     rms_norm_rows(&mut out[..n], w, eps);
 }
 
+/// What fixes the RoPE angles of a position (llama.cpp's `ggml_rope_ext` arguments without
+/// YaRN: `ext_factor = 0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RopeParams<'a> {
+    /// Rotated dimensions per head.
+    pub n_rot: usize,
+    pub base: f32,
+    /// Positions are multiplied by this (linear scaling).
+    pub freq_scale: f32,
+    /// Per-frequency divisors of the angle (Llama 3 `rope_freqs`, Phi-3 LongRoPE factors).
+    pub factors: Option<&'a [f32]>,
+    /// Multiplies cos and sin (`attn_factor`, ggml's `mscale`; LongRoPE's attention factor).
+    pub mscale: f32,
+}
+
+impl RopeParams<'_> {
+    /// Plain RoPE of `n_rot` dimensions with base `base`.
+    pub fn plain(n_rot: usize, base: f32) -> RopeParams<'static> {
+        RopeParams {
+            n_rot,
+            base,
+            freq_scale: 1.0,
+            factors: None,
+            mscale: 1.0,
+        }
+    }
+}
+
 /// cos/sin of the RoPE angles of one position, `n_rot / 2` pairs, as ggml's
-/// `rope_cache_init` computes them (no YaRN: `ext_factor = 0`, `attn_factor = 1`).
-pub fn rope_angles(
-    pos: usize,
-    n_rot: usize,
-    base: f32,
-    freq_scale: f32,
-    freq_factors: Option<&[f32]>,
-    cos: &mut [f32],
-    sin: &mut [f32],
-) {
-    let theta_scale = base.powf(-2.0 / n_rot as f32);
+/// `rope_cache_init` computes them (no YaRN: `ext_factor = 0`).
+pub fn rope_angles(pos: usize, p: &RopeParams<'_>, cos: &mut [f32], sin: &mut [f32]) {
+    let theta_scale = p.base.powf(-2.0 / p.n_rot as f32);
     let mut theta = pos as f32;
-    for i in 0..n_rot / 2 {
-        let ff = freq_factors.and_then(|f| f.get(i)).copied().unwrap_or(1.0);
-        let t = freq_scale * (theta / ff);
+    for i in 0..p.n_rot / 2 {
+        let ff = p.factors.and_then(|f| f.get(i)).copied().unwrap_or(1.0);
+        let t = p.freq_scale * (theta / ff);
         if let (Some(c), Some(s)) = (cos.get_mut(i), sin.get_mut(i)) {
-            *c = t.cos();
-            *s = t.sin();
+            *c = t.cos() * p.mscale;
+            *s = t.sin() * p.mscale;
         }
         theta *= theta_scale;
     }
@@ -345,11 +365,11 @@ mod tests {
         let mut sin = [0.0; 4];
         let x0: Vec<f32> = (0..8).map(|i| i as f32 + 1.0).collect();
         for neox in [false, true] {
-            rope_angles(0, 8, 10000.0, 1.0, None, &mut cos, &mut sin);
+            rope_angles(0, &RopeParams::plain(8, 10000.0), &mut cos, &mut sin);
             let mut x = x0.clone();
             rope_head(&mut x, &cos, &sin, neox);
             assert_eq!(x, x0);
-            rope_angles(17, 8, 10000.0, 1.0, None, &mut cos, &mut sin);
+            rope_angles(17, &RopeParams::plain(8, 10000.0), &mut cos, &mut sin);
             rope_head(&mut x, &cos, &sin, neox);
             let n0: f32 = x0.iter().map(|v| v * v).sum();
             let n1: f32 = x.iter().map(|v| v * v).sum();

@@ -67,10 +67,7 @@ pub async fn rope_matches_cpu(gpu: &Gpu) {
             let r = t * half..(t + 1) * half;
             cpu_ops::rope_angles(
                 100 + t * 37,
-                n_rot,
-                10000.0,
-                1.0,
-                None,
+                &cpu_ops::RopeParams::plain(n_rot, 10000.0),
                 &mut cos[r.clone()],
                 &mut sin[r.clone()],
             );

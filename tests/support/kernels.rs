@@ -686,7 +686,12 @@ pub fn rope_matches_reference() {
                 let x = op_inputs(&mut rng, head_dim * heads);
                 let half = head_dim / 2;
                 let (mut c, mut s) = (vec![0f32; half], vec![0f32; half]);
-                ops::rope_angles(pos, head_dim, 10_000.0, 1.0, None, &mut c, &mut s);
+                ops::rope_angles(
+                    pos,
+                    &ops::RopeParams::plain(head_dim, 10_000.0),
+                    &mut c,
+                    &mut s,
+                );
                 let mut got = x.clone();
                 for head in got.chunks_exact_mut(head_dim) {
                     ops::rope_head(head, &c, &s, neox);

@@ -20,4 +20,5 @@ pub mod gguf_small;
 pub mod json;
 pub mod synthetic_blocks;
 pub mod synthetic_models;
+pub mod synthetic_vocab;
 pub mod vocabs;

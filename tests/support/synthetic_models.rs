@@ -23,6 +23,7 @@ use wasm_chord::quant::reference::quantize;
 use wasm_chord::quant::{GgmlType, QK_K};
 
 use super::synthetic_blocks::{q2_k_block, q3_k_block, q4_k_block, q5_k_block, q6_k_block, Rng};
+pub use super::synthetic_vocab::{sha256_hex, vocab, vocab_with_controls, Vocab};
 
 pub const N_EMBD: usize = 256;
 pub const N_HEAD: usize = 8;
@@ -62,12 +63,21 @@ impl Variant {
         format!("synthetic-{}.gguf", self.name)
     }
 
+    /// What the model adds to the llama block (the Llama 3 variant is arch `llama`).
+    pub fn family(&self) -> Arch {
+        if self.name == "llama3" {
+            Arch::Llama3
+        } else {
+            Arch::from_name(self.arch)
+        }
+    }
+
     pub fn fixture_name(&self) -> String {
         format!("synthetic-{}.json", self.name)
     }
 }
 
-pub const VARIANTS: [Variant; 10] = [
+pub const VARIANTS: [Variant; 11] = [
     Variant {
         name: "f32",
         arch: "llama",
@@ -137,6 +147,13 @@ pub const VARIANTS: [Variant; 10] = [
         n_layer: 3,
         tied: true,
         build: synthetic_llama3,
+    },
+    Variant {
+        name: "phi3",
+        arch: "phi3",
+        n_layer: 4,
+        tied: false,
+        build: synthetic_phi3,
     },
 ];
 
@@ -296,6 +313,62 @@ pub fn synthetic_llama3() -> Vec<u8> {
     })
 }
 
+/// Phi-3 (arch `phi3`): fused `attn_qkv` and gate+up `ffn_up`, NEOX RoPE over
+/// [`PHI3_N_ROT`] of the 32 head dimensions (Phi-4-mini's 3/4), LongRoPE factors
+/// ([`phi3_rope_factors`]) with an original context of [`PHI3_N_CTX_ORIG`] and an attention
+/// factor of [`PHI3_ATTN_FACTOR`], and a sliding window of [`PHI3_WINDOW`] declared (llama.cpp
+/// ignores it). Weights spread over [`PHI3_LAYERS`] (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
+/// Q4_K, Q6_K), F16 `token_embd`, separate Q6_K `output.weight` (4 layers).
+pub fn synthetic_phi3() -> Vec<u8> {
+    build(&Recipe {
+        arch: Arch::Phi3,
+        name: "phi3",
+        n_layer: 4,
+        tied: false,
+        token_embd: GgmlType::F16,
+        output: GgmlType::Q6_K,
+        layer: |role, il| PHI3_LAYERS[il][role as usize],
+    })
+}
+
+/// Per layer, in [`Role`] order; only `AttnQ` (the fused `attn_qkv`), `AttnOutput`, `FfnUp` (the
+/// fused gate+up) and `FfnDown` exist in a Phi-3 file.
+pub const PHI3_LAYERS: [[GgmlType; 7]; 4] = {
+    use GgmlType::*;
+    [
+        [Q4_0, F32, F32, Q4_1, F32, Q5_0, Q6_K],
+        [Q4_K, F32, F32, BF16, F32, Q8_0, Q4_0],
+        [Q5_0, F32, F32, Q6_K, F32, Q4_K, F16],
+        [F16, F32, F32, Q8_0, F32, Q4_1, Q4_K],
+    ]
+};
+
+/// Phi-3's control tokens, appended to the vocabulary in this order.
+pub const PHI3_CONTROLS: [&str; 5] = [
+    "<|endoftext|>",
+    "<|assistant|>",
+    "<|system|>",
+    "<|end|>",
+    "<|user|>",
+];
+
+/// Phi-3's rotated dimensions per head.
+pub const PHI3_N_ROT: usize = 24;
+/// `rope.scaling.original_context_length`: below the fixtures' n_ctx of 512, so llama.cpp (and
+/// we) rotate with the long factors there.
+pub const PHI3_N_CTX_ORIG: usize = 256;
+pub const PHI3_ATTN_FACTOR: f32 = 1.25;
+pub const PHI3_WINDOW: usize = 8;
+
+/// Phi-3's LongRoPE factors, one per rotated pair: (short, long). The long ones rise to 24,
+/// larger than real files' so that they matter within these short prompts.
+pub fn phi3_rope_factors() -> (Vec<f32>, Vec<f32>) {
+    let n = PHI3_N_ROT / 2;
+    let short = (0..n).map(|i| 1.0 + i as f32 / 8.0).collect();
+    let long = (0..n).map(|i| 1.0 + 2.0 * i as f32).collect();
+    (short, long)
+}
+
 /// The synthetic Llama 3's RoPE factors, one per rotated pair: 1 for the fastest quarter, then
 /// rising to 16 (real Llama 3 files rise to 8 over the slow half; larger here so that they
 /// matter within these short prompts).
@@ -326,6 +399,7 @@ pub enum Arch {
     Gemma2,
     /// The llama architecture with `rope_freqs.weight`.
     Llama3,
+    Phi3,
 }
 
 impl Arch {
@@ -336,6 +410,7 @@ impl Arch {
             Arch::Qwen3 => "qwen3",
             Arch::Gemma => "gemma",
             Arch::Gemma2 => "gemma2",
+            Arch::Phi3 => "phi3",
         }
     }
 
@@ -354,12 +429,32 @@ impl Arch {
         }
     }
 
-    /// Tensors per layer beyond the llama block's nine.
-    pub fn extra_layer_tensors(self) -> usize {
+    /// Tensors per layer: the llama block's nine, plus biases or head norms, or Phi-3's six
+    /// (fused q/k/v and gate/up).
+    pub fn layer_tensors(self) -> usize {
         match self {
-            Arch::Llama | Arch::Llama3 | Arch::Gemma => 0,
-            Arch::Qwen2 => 3,
-            Arch::Qwen3 | Arch::Gemma2 => 2,
+            Arch::Llama | Arch::Llama3 | Arch::Gemma => 9,
+            Arch::Qwen2 => 12,
+            Arch::Qwen3 | Arch::Gemma2 => 11,
+            Arch::Phi3 => 6,
+        }
+    }
+
+    /// Tensors outside the layers beyond `token_embd` and `output_norm`: RoPE factors.
+    pub fn rope_tensors(self) -> usize {
+        match self {
+            Arch::Llama3 => 1,
+            Arch::Phi3 => 2,
+            _ => 0,
+        }
+    }
+
+    /// The vocabulary: [`vocab`], plus Phi-3's chat markers for Phi-3 (llama.cpp requires
+    /// `<|endoftext|>` in a model whose name says Phi-3: it sets its attributes by name).
+    pub fn vocab(self) -> Vocab {
+        match self {
+            Arch::Phi3 => vocab_with_controls(&PHI3_CONTROLS),
+            _ => vocab(),
         }
     }
 
@@ -369,6 +464,7 @@ impl Arch {
             "qwen3" => Arch::Qwen3,
             "gemma" => Arch::Gemma,
             "gemma2" => Arch::Gemma2,
+            "phi3" => Arch::Phi3,
             _ => Arch::Llama,
         }
     }
@@ -475,7 +571,7 @@ const LOGIT_STD: f32 = 4.0;
 pub const SEED: u64 = 0x5EED_C0DE_11A3_A000;
 
 fn build(r: &Recipe) -> Vec<u8> {
-    let vocab = vocab();
+    let vocab = r.arch.vocab();
     let n_vocab = vocab.tokens.len();
     let mut w = GgufWriter::new();
     let a = r.arch.name();
@@ -504,7 +600,16 @@ fn build(r: &Recipe) -> Vec<u8> {
             GEMMA2_FINAL_SOFTCAP,
         );
     }
-    w.kv(&format!("{a}.rope.dimension_count"), hd as u32)
+    if r.arch == Arch::Phi3 {
+        w.kv(
+            &format!("{a}.rope.scaling.original_context_length"),
+            PHI3_N_CTX_ORIG as u32,
+        )
+        .kv(&format!("{a}.rope.scaling.attn_factor"), PHI3_ATTN_FACTOR)
+        .kv(&format!("{a}.attention.sliding_window"), PHI3_WINDOW as u32);
+    }
+    let n_rot = if r.arch == Arch::Phi3 { PHI3_N_ROT } else { hd };
+    w.kv(&format!("{a}.rope.dimension_count"), n_rot as u32)
         .kv(&format!("{a}.rope.freq_base"), ROPE_FREQ_BASE)
         .kv(&format!("{a}.attention.layer_norm_rms_epsilon"), RMS_EPS)
         .kv(&format!("{a}.vocab_size"), n_vocab as u32)
@@ -549,6 +654,16 @@ fn build(r: &Recipe) -> Vec<u8> {
             f,
         );
     }
+    if r.arch == Arch::Phi3 {
+        let (short, long) = phi3_rope_factors();
+        for (name, f) in [
+            ("rope_factors_long.weight", long),
+            ("rope_factors_short.weight", short),
+        ] {
+            let bytes: Vec<u8> = f.iter().flat_map(|x| x.to_le_bytes()).collect();
+            w.tensor(name, GgmlType::F32, &[f.len() as u64], bytes);
+        }
+    }
     w.tensor(
         "output_norm.weight",
         GgmlType::F32,
@@ -591,8 +706,17 @@ fn layer_tensors(w: &mut GgufWriter, r: &Recipe, il: usize) {
             );
         }
         let ty = (r.layer)(role, il);
-        let dims = role.dims(hd);
-        let name = format!("blk.{il}.{}.weight", role.tensor_name());
+        let (tensor, dims) = if r.arch == Arch::Phi3 {
+            match role {
+                Role::AttnK | Role::AttnV | Role::FfnGate => continue,
+                Role::AttnQ => ("attn_qkv", [N_EMBD, (N_HEAD + 2 * N_HEAD_KV) * hd]),
+                Role::FfnUp => ("ffn_up", [N_EMBD, 2 * N_FF]),
+                _ => (role.tensor_name(), role.dims(hd)),
+            }
+        } else {
+            (role.tensor_name(), role.dims(hd))
+        };
+        let name = format!("blk.{il}.{tensor}.weight");
         let std = role.gain() / (dims[0] as f32).sqrt();
         let data = weights(ty, &name, dims, std);
         w.tensor(&name, ty, &dims64(dims), data);
@@ -661,156 +785,6 @@ fn weights(ty: GgmlType, name: &str, dims: [usize; 2], std: f32) -> Vec<u8> {
             quantize(ty, &x).expect("reference quantizer accepts whole rows of this type")
         }
     }
-}
-
-// ---- vocabulary -----------------------------------------------------------------------------
-
-/// A SentencePiece-style vocabulary: `<unk>`, `<s>`, `</s>` (control), the 256 byte tokens
-/// `<0x00>`…`<0xFF>`, every printable ASCII character and `▁`, then `▁`-prefixed word
-/// pieces (every prefix of each word, so SentencePiece merges can reach it) and a few
-/// suffix pieces, scored so shorter pieces merge first.
-pub struct Vocab {
-    pub tokens: Vec<String>,
-    pub scores: Vec<f32>,
-    pub types: Vec<i32>,
-}
-
-const WORDS: &str = "the of and to a in is it you that he was for on are with as I his they \
-be at one have this from or had by hot word but what some we can out other were all there \
-when up use your how said an each she which do their time if will way about many then them \
-write would like so these her long make thing see him two has look more day could go come \
-did number sound no most people my over know water than call first who may down side been \
-now find any new work part take get place made live where after back little only round man \
-year came show every good me give our under name very through just form sentence great \
-think say help low line differ turn cause much mean before move right boy old too same tell \
-does set three want air well also play small end put home read hand port large spell add \
-even land here must big high such follow act why ask men change went light kind off need \
-house picture try us again animal point mother world near build self earth father once \
-upon story robot quick brown fox jumps lazy dog hello def return fn let main print true \
-false none self class import function var const temperature boils degrees list items";
-
-const SUFFIXES: &[&str] = &[
-    "s", "ed", "ing", "er", "ly", "es", "en", "ion", "tion", "ment", "est", "th", "he", "in", "an",
-    "re", "on", "at", "nd", "ou", "it", "or", "is", "ar", "te", "st", "al", "le",
-];
-
-pub fn vocab() -> Vocab {
-    let mut tokens: Vec<String> = vec!["<unk>".into(), "<s>".into(), "</s>".into()];
-    let mut types = vec![TYPE_UNKNOWN, TYPE_CONTROL, TYPE_CONTROL];
-    let mut scores = vec![0.0f32; 3];
-    for b in 0..=255u32 {
-        tokens.push(format!("<0x{b:02X}>"));
-        types.push(TYPE_BYTE);
-        scores.push(0.0);
-    }
-    // Multi-character pieces, deduplicated, in first-seen order, then stably sorted by length
-    // so shorter pieces get higher scores (merge first), like a BPE-trained vocabulary.
-    let mut pieces: Vec<String> = Vec::new();
-    let add = |p: String, pieces: &mut Vec<String>| {
-        if p.chars().count() >= 2 && !pieces.contains(&p) {
-            pieces.push(p);
-        }
-    };
-    add("\u{2581}\u{2581}".into(), &mut pieces);
-    add("\u{2581}\u{2581}\u{2581}\u{2581}".into(), &mut pieces);
-    for word in WORDS.split_whitespace() {
-        let piece = format!("\u{2581}{word}");
-        let chars: Vec<char> = piece.chars().collect();
-        for len in 2..=chars.len() {
-            add(chars[..len].iter().collect(), &mut pieces);
-        }
-    }
-    for s in SUFFIXES {
-        let chars: Vec<char> = s.chars().collect();
-        for len in 2..=chars.len() {
-            add(chars[..len].iter().collect(), &mut pieces);
-        }
-    }
-    pieces.sort_by_key(|p| p.chars().count());
-    for (rank, p) in pieces.into_iter().enumerate() {
-        tokens.push(p);
-        types.push(TYPE_NORMAL);
-        scores.push(-(rank as f32));
-    }
-    // Single characters last, with the lowest scores (they are never merge results).
-    let singles = std::iter::once('\u{2581}').chain((0x21u8..0x7F).map(char::from));
-    for (i, c) in singles.enumerate() {
-        tokens.push(c.to_string());
-        types.push(TYPE_NORMAL);
-        scores.push(-10000.0 - i as f32);
-    }
-    Vocab {
-        tokens,
-        scores,
-        types,
-    }
-}
-
-// ---- sha256 (no dependency) -----------------------------------------------------------------
-
-/// Lower-case hex SHA-256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    const K: [u32; 64] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2,
-    ];
-    let mut h: [u32; 8] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-        0x5be0cd19,
-    ];
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
-    for chunk in msg.chunks_exact(64) {
-        let mut w = [0u32; 64];
-        for (i, word) in chunk.chunks_exact(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16]
-                .wrapping_add(s0)
-                .wrapping_add(w[i - 7])
-                .wrapping_add(s1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
-        for i in 0..64 {
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = hh
-                .wrapping_add(s1)
-                .wrapping_add(ch)
-                .wrapping_add(K[i])
-                .wrapping_add(w[i]);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
-            hh = g;
-            g = f;
-            f = e;
-            e = d.wrapping_add(t1);
-            d = c;
-            c = b;
-            b = a;
-            a = t1.wrapping_add(t2);
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    h.iter().map(|x| format!("{x:08x}")).collect()
 }
 
 /// Writes every variant into `dir` as `synthetic-<name>.gguf`; returns (variant, path,
