@@ -43,7 +43,7 @@ function parseArgs(argv) {
 
 /** |Δ| statistics of `logitsAt(caseIndex, stepIndex)` (values at the step's top ids) vs the fixture. */
 function stats(fx, logitsAt) {
-  let max = 0, sum = 0, n = 0;
+  let max = 0, sum = 0, n = 0, flips = 0, flipGap = 0;
   fx.cases.forEach((c, ci) => c.steps.forEach((st, si) => {
     const ours = logitsAt(ci, si);
     st.top.forEach(([, l], k) => {
@@ -52,8 +52,14 @@ function stats(fx, logitsAt) {
       sum += d;
       n++;
     });
+    // A top-1 flip: this path's best among the fixture's top ids is not the fixture's best.
+    const best = ours.reduce((b, v, k) => (v > ours[b] ? k : b), 0);
+    if (best !== 0) {
+      flips++;
+      flipGap = Math.max(flipGap, st.top[0][1] - st.top[1][1]);
+    }
   }));
-  return { max, mean: sum / n };
+  return { max, mean: sum / n, flips, flipGap };
 }
 
 function llamaRows(bin, model, fx, dir) {
@@ -96,7 +102,7 @@ function main() {
       const model = join(models, fx.model);
       console.log(`\n${fx.model}: teacher-forced logits at the fixture's top-10 ids, vs llama.cpp plain`);
       for (const [name, s] of [...llamaRows(bin, model, fx, work), ...ourRows(model, fixturePath, fx)]) {
-        console.log(`  ${name.padEnd(24)} max |Δ| ${s.max.toFixed(4)}  mean |Δ| ${s.mean.toFixed(4)}`);
+        console.log(`  ${name.padEnd(24)} max |Δ| ${s.max.toFixed(4)}  mean |Δ| ${s.mean.toFixed(4)}  top-1 flips ${s.flips} (largest fixture gap ${s.flipGap.toFixed(3)})`);
       }
     }
   } finally {
