@@ -24,6 +24,7 @@ fn fixture(name: &str) -> &'static str {
         "synthetic-gemma.json" => include_str!("fixtures/oracle/synthetic-gemma.json"),
         "synthetic-gemma2.json" => include_str!("fixtures/oracle/synthetic-gemma2.json"),
         "synthetic-llama3.json" => include_str!("fixtures/oracle/synthetic-llama3.json"),
+        "synthetic-phi3.json" => include_str!("fixtures/oracle/synthetic-phi3.json"),
         other => panic!("no compiled-in fixture {other}: add it here"),
     }
 }
