@@ -32,7 +32,7 @@ const OURS = [
 ];
 
 function parseArgs(argv) {
-  const args = { models: null, variants: ["q8_0", "q4_0", "kquant", "mixed", "qwen2", "qwen3", "gemma", "gemma2", "llama3"] };
+  const args = { models: null, variants: ["q8_0", "q4_0", "kquant", "mixed", "qwen2", "qwen3", "gemma", "gemma2", "llama3", "phi3"] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--models") args.models = resolve(argv[++i]);
     else if (argv[i] === "--variants") args.variants = argv[++i].split(",");
