@@ -67,15 +67,49 @@ export interface GenerateOptions {
   onBackendChange?: (change: { backend: 'cpu' | 'webgpu'; reason: string }) => void;
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | string;
-  content: string;
+/** A tool call in an assistant message (OpenAI shape); `arguments` an object or a JSON string. */
+export interface ToolCall {
+  id?: string;
+  type?: 'function';
+  function: { name: string; arguments: Record<string, unknown> | string };
 }
 
-export interface ChatOptions extends GenerateOptions {
+/**
+ * A chat message. Every field reaches the template as given (in this key order), so fields a
+ * template reads — `tool_calls`, `tool_call_id`, `name`, Qwen3's `reasoning_content` — work.
+ */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  content: string | null;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  name?: string;
+  reasoning_content?: string;
+  [field: string]: unknown;
+}
+
+/** A tool definition as chat templates expect it (OpenAI / transformers JSON schema). */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+  [field: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
   /** A Jinja chat template to use instead of (or when the model has no) built-in one. */
   template?: string;
+  /** Tools the template lists for the model (`tools` in the template; none when omitted). */
+  tools?: ToolDefinition[];
+  /**
+   * Extra template variables, as transformers' `apply_chat_template(**kwargs)`: e.g.
+   * `{ enable_thinking: false }` (Qwen3), `{ date_string: '03 Dec 2026' }` (Llama 3.x; otherwise
+   * `strftime_now` gives today's local date). May override `bos_token` / `eos_token`; the names
+   * messages, tools, documents and add_generation_prompt fail with INVALID_OPTION.
+   */
+  templateVars?: Record<string, unknown>;
 }
+
+export interface ChatOptions extends GenerateOptions, ChatTemplateOptions {}
 
 export interface Timings {
   prefillMs: number;
@@ -128,7 +162,7 @@ export class Model {
   generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
   stream(prompt: string, options?: GenerateOptions): AsyncGenerator<{ text: string; tokenId: number }, void, void>;
   chat(messages: ChatMessage[], options?: ChatOptions): Promise<GenerateResult>;
-  applyChatTemplate(messages: ChatMessage[], options?: { template?: string; addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions & { addGenerationPrompt?: boolean }): string;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Uint32Array;
   detokenize(ids: ArrayLike<number>): string;
   dispose(): void;

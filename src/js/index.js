@@ -220,9 +220,15 @@ export class Model {
     try { return this.#live().detokenize(Uint32Array.from(ids)); } catch (e) { throw fromWasm(e); }
   }
 
-  /** Renders chat messages with the model's own template (or `options.template`). */
-  applyChatTemplate(messages, { template, addGenerationPrompt = true } = {}) {
-    try { return this.#live().apply_chat_template(messages, template, addGenerationPrompt); } catch (e) { throw fromWasm(e); }
+  /**
+   * Renders chat messages with the model's own template (or `options.template`), as
+   * transformers' `apply_chat_template` does: `tools` and `templateVars` (e.g.
+   * `{ enable_thinking: false }`, `{ date_string: '03 Dec 2026' }`) reach the template.
+   */
+  applyChatTemplate(messages, { template, addGenerationPrompt = true, tools, templateVars } = {}) {
+    try {
+      return this.#live().apply_chat_template(messages, template, addGenerationPrompt, tools, templateVars);
+    } catch (e) { throw fromWasm(e); }
   }
 
   /**
@@ -258,7 +264,8 @@ export class Model {
 
   /** Renders `messages` with the chat template, then generates. */
   async chat(messages, options = {}) {
-    const prompt = this.applyChatTemplate(messages, { template: options.template, addGenerationPrompt: true });
+    const { template, tools, templateVars } = options;
+    const prompt = this.applyChatTemplate(messages, { template, tools, templateVars, addGenerationPrompt: true });
     return this.generate(prompt, { ...options, parseSpecial: true });
   }
 

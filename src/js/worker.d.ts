@@ -1,6 +1,6 @@
 // `wasm-chord/worker`: the Model API with the model in a dedicated Web Worker.
 import type {
-  ChatMessage, ChatOptions, GenerateOptions, GenerateResult, LoadOptions, ModelInfo, ModelSource,
+  ChatMessage, ChatOptions, ChatTemplateOptions, GenerateOptions, GenerateResult, LoadOptions, ModelInfo, ModelSource,
 } from './index.js';
 export { WasmChordError } from './index.js';
 
@@ -16,7 +16,7 @@ export class WorkerModel {
   generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
   stream(prompt: string, options?: GenerateOptions): AsyncGenerator<{ text: string; tokenId: number }, void, void>;
   chat(messages: ChatMessage[], options?: ChatOptions): Promise<GenerateResult>;
-  applyChatTemplate(messages: ChatMessage[], options?: { template?: string; addGenerationPrompt?: boolean }): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions & { addGenerationPrompt?: boolean }): Promise<string>;
   tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Uint32Array>;
   detokenize(ids: ArrayLike<number>): Promise<string>;
   dispose(): void;

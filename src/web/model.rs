@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use super::options::JsGenerateOptions;
 use super::{js_error, memory_bytes, to_js};
-use crate::chat_template::{self, ChatMessage, CHAT_TEMPLATE_KEY};
+use crate::chat_template::{self, ChatRequest, CHAT_TEMPLATE_KEY};
 use crate::engine::{Engine, Step};
 use crate::error::Error;
 use crate::gpu::GpuOptions;
@@ -150,20 +150,52 @@ impl WasmModel {
         engine.tokenizer().decode(&ids).map_err(|e| js_error(&e))
     }
 
-    /// Renders chat messages with `template` or the model's own template.
+    /// Renders chat messages with `template` or the model's own template; `tools` (an array
+    /// or undefined) and `vars` (an object or undefined) reach the template as transformers
+    /// passes them.
     pub fn apply_chat_template(
         &self,
         messages: JsValue,
         template: Option<String>,
         add_generation_prompt: bool,
+        tools: JsValue,
+        vars: JsValue,
     ) -> Result<String, JsValue> {
-        let messages: Vec<ChatMessage> = serde_wasm_bindgen::from_value(messages).map_err(|e| {
-            js_error(&Error::InvalidOption {
-                name: "messages",
-                value: e.to_string(),
-                expected: "an array of { role: string, content: string }",
-            })
-        })?;
+        let invalid = |name: &'static str, expected: &'static str| {
+            move |e: serde_wasm_bindgen::Error| {
+                js_error(&Error::InvalidOption {
+                    name,
+                    value: e.to_string(),
+                    expected,
+                })
+            }
+        };
+        let messages: Vec<serde_json::Value> =
+            serde_wasm_bindgen::from_value(messages).map_err(invalid(
+                "messages",
+                "an array of { role: string, content: string | null, … }",
+            ))?;
+        let tools: Option<Vec<serde_json::Value>> = if tools.is_undefined() || tools.is_null() {
+            None
+        } else {
+            Some(
+                serde_wasm_bindgen::from_value(tools)
+                    .map_err(invalid("tools", "an array of tool definitions"))?,
+            )
+        };
+        let vars: serde_json::Map<String, serde_json::Value> =
+            if vars.is_undefined() || vars.is_null() {
+                Default::default()
+            } else {
+                serde_wasm_bindgen::from_value(vars)
+                    .map_err(invalid("templateVars", "an object of template variables"))?
+            };
+        let request = ChatRequest {
+            messages,
+            tools,
+            add_generation_prompt,
+            vars,
+        };
         let engine = self.engine.borrow();
         let template = template
             .or_else(|| Self::chat_template(&engine))
@@ -172,8 +204,7 @@ impl WasmModel {
         let text_of = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).unwrap_or("").to_owned();
         chat_template::render(
             &template,
-            &messages,
-            add_generation_prompt,
+            &request,
             &text_of(tok.bos()),
             &text_of(tok.eos()),
         )

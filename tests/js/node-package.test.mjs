@@ -192,12 +192,33 @@ test('chat() renders templates exactly like jinja2, tokenize/detokenize round-tr
     assert.equal(m.info.chatTemplate, undefined);
     await assert.rejects(m.chat([{ role: 'user', content: 'hi' }]), (e) => e.code === 'NO_CHAT_TEMPLATE');
     const f = chatFixture();
-    for (const c of f.cases.filter((c) => c.expected !== undefined)) {
-      const got = m.applyChatTemplate(f.conversations[c.conversation], { template: f.templates[c.template], addGenerationPrompt: c.add_generation_prompt });
-      assert.equal(got, c.expected, `${c.template} #${c.conversation}`);
+    // Through the JS API: messages, tools and variables cross into wasm with their key order.
+    let rendered = 0;
+    for (const c of f.cases) {
+      const opts = {
+        template: f.templates[c.template], addGenerationPrompt: c.add_generation_prompt,
+        tools: c.tools ? f.tools : undefined, templateVars: c.vars,
+      };
+      const label = `${c.template} #${c.conversation} tools=${c.tools} ${JSON.stringify(c.vars)}`;
+      if (c.expected !== undefined) {
+        assert.equal(m.applyChatTemplate(f.conversations[c.conversation], opts), c.expected, label);
+        rendered++;
+      } else {
+        assert.throws(() => m.applyChatTemplate(f.conversations[c.conversation], opts), (e) => e.code === 'CHAT_TEMPLATE_ERROR' && e.message.includes(c.error), label);
+      }
     }
+    assert.ok(rendered >= 180, `${rendered} rendered`);
+    assert.throws(() => m.applyChatTemplate([{ content: 'no role' }], { template: 'x' }), (e) => e.code === 'INVALID_OPTION' && e.message.includes('messages[0]'));
+    assert.throws(() => m.applyChatTemplate([], { template: 'x', templateVars: { tools: [] } }), (e) => e.code === 'INVALID_OPTION' && e.message.includes('tools'));
     const r = await m.chat([{ role: 'user', content: 'hello' }], { template: f.templates.chatml, maxTokens: 3 });
     assert.equal(r.tokens.length, 3);
+    // chat() hands tools and templateVars to the template: the prompt it prefills is what
+    // the template renders from them.
+    const names = '{% if tools %}{% for t in tools %}{{ t.function.name }} {% endfor %}{% endif %}{{ flag }}';
+    const withTools = await m.chat(f.conversations[0], { template: names, tools: f.tools, templateVars: { flag: 'on' }, maxTokens: 1 });
+    assert.equal(withTools.promptTokens, m.tokenize('get_weather search on').length);
+    const without = await m.chat(f.conversations[0], { template: names, maxTokens: 1 });
+    assert.equal(without.promptTokens, m.tokenize('').length);
     const text = 'hello wörld 🙂 tab\tend';
     assert.equal(m.detokenize(m.tokenize(text, { addSpecial: false })), text);
   } finally { m.dispose(); }
