@@ -5,7 +5,9 @@
 // is what makes this faster than the GEMV for long prompts) and loads the TN × TK
 // activations beside them; each thread then accumulates a 4 × 4 micro-tile from registers.
 // TM, TN (multiples of 4) and TK (a multiple of 8) come from the host. f32 throughout: no
-// shader-f16, no subgroups.
+// shader-f16, no subgroups. With Q8_1_SUMS = 1 (Q4_1/Q5_1 weights, activations from act_quant,
+// TK = one 32-weight block) the tile holds q·d and each output adds, per block, the weight
+// row's min times the activation row's Q8_1 sum (X[s_off + ..]), as ggml's dot does.
 struct Params {
     rows: u32,      // rows of this part of W
     cols: u32,
@@ -15,6 +17,7 @@ struct Params {
     x_stride: u32,  // elements between activation rows
     y_off: u32,     // element offset of y's first row, part offset included
     y_stride: u32,  // elements between output rows
+    s_off: u32,     // element offset of the activation blocks' Q8_1 sums (Q8_1_SUMS only)
     n: u32,         // activation rows
 }
 
@@ -32,6 +35,9 @@ const KU: u32 = TK / 8u;        // 8-weight units per K step
 // k with a single load.
 var<workgroup> ws: array<vec4<f32>, TK * TM / 4u>;
 var<workgroup> xs: array<vec4<f32>, TK * TN / 4u>;
+// Q8_1_SUMS: this K step's block min per weight row and block sum per activation row.
+var<workgroup> wmin: array<f32, TM>;
+var<workgroup> xsum: array<f32, TN>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -59,7 +65,17 @@ fn main(
             let u = u0 + i % KU;
             var d = D8(vec4<f32>(0.0), vec4<f32>(0.0));
             if (r0 + r < p.rows && u < units) {
-                d = dq8(p.w_off + (r0 + r) * p.row_bytes + (u / upb) * BLOCK_BYTES, u % upb);
+                let blk = p.w_off + (r0 + r) * p.row_bytes + (u / upb) * BLOCK_BYTES;
+                if (Q8_1_SUMS == 1u) {
+                    d = dq8_scaled(blk, u % upb);
+                    if (i % KU == 0u) {
+                        wmin[r] = block_min(blk);
+                    }
+                } else {
+                    d = dq8(blk, u % upb);
+                }
+            } else if (Q8_1_SUMS == 1u && i % KU == 0u) {
+                wmin[r] = 0.0;
             }
             let k = (i % KU) * 8u;
             let c = r / 4u;
@@ -83,6 +99,15 @@ fn main(
             }
             xs[k * TY + t / 4u][t % 4u] = v;
         }
+        if (Q8_1_SUMS == 1u) {
+            for (var t = lid; t < TN; t += WG) {
+                var s = 0.0;
+                if (n0 + t < p.n) {
+                    s = X[p.s_off + (p.x_off + (n0 + t) * p.x_stride) / BLOCK_ELEMS + u0 / upb];
+                }
+                xsum[t] = s;
+            }
+        }
         workgroupBarrier();
         for (var k = 0u; k < TK; k++) {
             let a = ws[k * TX + tx];
@@ -91,6 +116,12 @@ fn main(
             acc[1] += a * x.y;
             acc[2] += a * x.z;
             acc[3] += a * x.w;
+        }
+        if (Q8_1_SUMS == 1u) {
+            let m = vec4<f32>(wmin[4u * tx], wmin[4u * tx + 1u], wmin[4u * tx + 2u], wmin[4u * tx + 3u]);
+            for (var j = 0u; j < 4u; j++) {
+                acc[j] += m * xsum[4u * ty + j];
+            }
         }
         workgroupBarrier();
     }

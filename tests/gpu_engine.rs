@@ -223,71 +223,78 @@ fn decode_reuses_bind_groups() {
     assert!(gs.stats().bind_groups_created > created);
 }
 
-/// Variants the GPU does not reproduce yet. phi3: one step flips at a fixture gap of 0.68
-/// (llama.cpp's own F16-KV and flash-attention paths flip only at gaps ≤ 0.39 there). Not
-/// explained yet; a candidate: its fused q/k/v matrices include Q4_1, where the CPU path only
-/// came inside llama.cpp's spread once it used ggml's f16-rounded Q8_1 sums, which the GPU's
-/// Q4_1/Q5_1 shaders do not (issue #15).
-const GPU_NOT_YET: &[&str] = &["phi3"];
+/// Near-tie bounds wider than 0.5 for the f32-activation mode, measured: phi3 flips one
+/// teacher-forced step at a fixture gap of 0.678 there (llama.cpp's own paths move its logits
+/// by up to 1.08 on this model, flash attention, BENCHMARKS.md, but flip only at gaps ≤ 0.39).
+/// With CPU rounding the GPU flips where llama.cpp's F16-KV path does (gaps 0.30 and 0.39).
+const F32_ACTIVATION_TIES: &[(&str, f32)] = &[("phi3", 0.7)];
 
-/// The synthetic models (llama, qwen2, qwen3, gemma, gemma2) of the llama.cpp conformance
-/// fixtures — every weight type through the whole graph — teacher-forced on the GPU against
-/// llama.cpp's own top-1 (an independent reference): equal wherever llama.cpp's top-two gap
-/// exceeds 1.5 (twice the logit error the CPU path is held to on these models), and every
-/// disagreement at a near tie (gap < 0.5: llama.cpp's own kernel paths differ by up to 0.76 on
-/// these models, BENCHMARKS.md). The GPU multiplies f32 activations where llama.cpp quantizes
-/// them, so it may pick the other of two near-tied tokens (measured: 0–3 of 48 steps per model,
-/// gaps 0.06–0.40; the CPU path: 48/48).
+/// The synthetic models (llama, qwen2, qwen3, gemma, gemma2, phi3) of the llama.cpp
+/// conformance fixtures — every weight type through the whole graph — teacher-forced on the
+/// GPU against llama.cpp's own top-1 (an independent reference), in both GPU modes: equal
+/// wherever llama.cpp's top-two gap exceeds 1.5 (twice the logit error the CPU path is held to
+/// on these models), and every disagreement at a near tie (gap < 0.5: llama.cpp's own kernel
+/// paths differ by up to 0.76 on these models, BENCHMARKS.md). The GPU's cache is F16 (the
+/// fixtures' F32), and by default it multiplies f32 activations where llama.cpp quantizes
+/// them, so it may pick the other of two near-tied tokens (measured: 0–3 of 48 steps per
+/// model, gaps 0.06–0.42, phi3 above; the CPU path: 48/48).
 #[test]
 fn synthetic_models_match_llama_cpp() {
-    let g = gpu();
-    for v in &synthetic_models::VARIANTS {
-        if GPU_NOT_YET.contains(&v.name) {
-            println!(
-                "synthetic {}: not checked on the GPU yet (GPU_NOT_YET)",
-                v.name
-            );
-            continue;
+    for (mode, opts) in [
+        ("CPU rounding", cpu_rounding()),
+        ("f32 activations", GpuOptions::default()),
+    ] {
+        let g = gpu_with(&opts);
+        for v in &synthetic_models::VARIANTS {
+            let tie = F32_ACTIVATION_TIES
+                .iter()
+                .find(|(n, _)| *n == v.name && !opts.cpu_rounding)
+                .map_or(0.5, |t| t.1);
+            teacher_forced_on_gpu(&g, v, mode, tie);
         }
-        let fx = support::engine::oracle(&v.fixture_name());
-        let gg = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
-        let model = Arc::new(Model::load(gg, &ModelOptions::default()).unwrap());
-        let opts = SessionOptions {
-            n_ctx: fx.n_ctx,
-            ..SessionOptions::default()
-        };
-        let mut gs = GpuSession::new(Rc::clone(&g), model, &opts).unwrap();
-        let (mut same, mut decisive, mut total) = (0, 0, 0);
-        for case in &fx.cases {
-            let steps = case.steps.len();
-            gs.clear();
-            let mut top = argmax_all(&g, &mut gs, &case.prompt_tokens);
-            top = vec![*top.last().unwrap()];
-            top.extend(argmax_all(&g, &mut gs, &case.greedy_tokens[..steps - 1]));
-            for (i, &t) in top.iter().enumerate() {
-                total += 1;
-                same += usize::from(t == case.steps[i][0].0);
-                assert!(
-                    t == case.steps[i][0].0 || case.gap(i) < 0.5,
-                    "{}: step {i}: GPU {t}, llama.cpp {} with gap {}",
-                    v.name,
-                    case.steps[i][0].0,
-                    case.gap(i)
-                );
-                if case.gap(i) > 1.5 {
-                    decisive += 1;
-                    assert_eq!(
-                        t,
-                        case.steps[i][0].0,
-                        "{}: step {i} (gap {})",
-                        v.name,
-                        case.gap(i)
-                    );
-                }
+    }
+}
+
+fn teacher_forced_on_gpu(g: &Rc<Gpu>, v: &synthetic_models::Variant, mode: &str, tie: f32) {
+    let fx = support::engine::oracle(&v.fixture_name());
+    let gg = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
+    let model = Arc::new(Model::load(gg, &ModelOptions::default()).unwrap());
+    let opts = SessionOptions {
+        n_ctx: fx.n_ctx,
+        ..SessionOptions::default()
+    };
+    let mut gs = GpuSession::new(Rc::clone(g), model, &opts).unwrap();
+    let (mut same, mut decisive, mut total) = (0, 0, 0);
+    let mut flips = Vec::new();
+    for case in &fx.cases {
+        let steps = case.steps.len();
+        gs.clear();
+        let mut top = argmax_all(g, &mut gs, &case.prompt_tokens);
+        top = vec![*top.last().unwrap()];
+        top.extend(argmax_all(g, &mut gs, &case.greedy_tokens[..steps - 1]));
+        for (i, &t) in top.iter().enumerate() {
+            total += 1;
+            same += usize::from(t == case.steps[i][0].0);
+            if t != case.steps[i][0].0 {
+                flips.push(format!("{:.2}", case.gap(i)));
+            }
+            assert!(
+                t == case.steps[i][0].0 || case.gap(i) < tie,
+                "{} ({mode}): step {i}: GPU {t}, llama.cpp {} with gap {}",
+                v.name,
+                case.steps[i][0].0,
+                case.gap(i)
+            );
+            if case.gap(i) > 1.5 {
+                decisive += 1;
             }
         }
-        println!("synthetic {}: GPU top-1 = llama.cpp {same}/{total} ({decisive} decisive steps all equal)", v.name);
     }
+    println!(
+        "synthetic {} ({mode}): GPU top-1 = llama.cpp {same}/{total} (flips at gaps [{}]; {decisive} decisive steps all equal)",
+        v.name,
+        flips.join(", ")
+    );
 }
 
 fn gemma() -> Arc<Model> {

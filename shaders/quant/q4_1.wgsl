@@ -11,3 +11,18 @@ fn dq8(b: u32, part: u32) -> D8 {
     let hi = vec4<f32>(u8x4((w_u32(q + 4u) >> s) & 0x0f0f0f0fu));
     return D8(lo * d + m, hi * d + m);
 }
+
+// The Q8_1 path (gemv/gemm with Q8_1_SUMS): q·d alone, the min added once per block as
+// m · s with the activation block's sum s.
+fn dq8_scaled(b: u32, part: u32) -> D8 {
+    let d = w_f16(b);
+    let q = b + 4u + (part & 1u) * 8u;
+    let s = (part >> 1u) * 4u;
+    let lo = vec4<f32>(u8x4((w_u32(q) >> s) & 0x0f0f0f0fu));
+    let hi = vec4<f32>(u8x4((w_u32(q + 4u) >> s) & 0x0f0f0f0fu));
+    return D8(lo * d, hi * d);
+}
+
+fn block_min(b: u32) -> f32 {
+    return w_f16(b + 2u);
+}

@@ -26,8 +26,10 @@ pub(crate) struct Resident {
     pub kv: Vec<(GpuBuffer, GpuBuffer)>,
     /// Activation buffers by [`Act::index`], `n_batch` rows each.
     pub acts: Vec<GpuBuffer>,
-    /// Activations rounded as the CPU quantizes them (the input of quantized matmuls).
+    /// Activations rounded as the CPU quantizes them (the input of quantized matmuls), then
+    /// from `xq_sums` their Q8_1 block sums.
     pub xq: GpuBuffer,
+    pub xq_sums: usize,
     pub scores: GpuBuffer,
     pub logits: GpuBuffer,
     pub tokens: GpuBuffer,
@@ -60,17 +62,18 @@ fn mm(
     x_off: usize,
     n: usize,
     y: Rows,
-    xq: &GpuBuffer,
+    r: &Resident,
     held: &mut Held,
 ) -> Result<()> {
+    let (xq, xq_sums) = (&r.xq, r.xq_sums);
     let input = match w.ty.activation_kind() {
         Some(k @ (ActivationKind::Q8_0 | ActivationKind::Q8K)) if b.gpu().cpu_rounding() => {
             let key = (x as *const GpuBuffer as usize, x_off, k);
             if *held != Some(key) {
-                ops::quantize_activations(b, w.ty, x, x_off, n, w.cols, xq)?;
+                ops::quantize_activations(b, w.ty, x, x_off, n, w.cols, xq, xq_sums)?;
                 *held = Some(key);
             }
-            Rows::new(xq, 0, w.cols)
+            Rows::quantized(xq, w.cols, xq_sums)
         }
         _ => Rows::new(x, x_off, w.cols),
     };
@@ -182,7 +185,7 @@ impl Rec<'_, '_, '_> {
         let m = &r.matrices[w];
         let (sw, dw) = (g.width(src), g.width(dst));
         let y = Rows::new(r.act(dst), r0 * dw, dw);
-        mm(self.b, m, r.act(src), r0 * sw, nr, y, &r.xq, &mut self.held)?;
+        mm(self.b, m, r.act(src), r0 * sw, nr, y, r, &mut self.held)?;
         if let Some(bias) = bias {
             let (at, len) = (r.vec_at[bias.0], g.vector(bias).len());
             ops::add_rows(self.b, &r.vectors, at, len, r.act(dst), r0 * dw, nr * dw)?;
@@ -283,7 +286,7 @@ fn logits(
             out,
         )?;
         let l_out = Rows::new(&r.logits, 0, n_vocab);
-        mm(b, &r.matrices[head], xn, 0, 1, l_out, &r.xq, &mut None)?;
+        mm(b, &r.matrices[head], xn, 0, 1, l_out, r, &mut None)?;
         if let Some(cap) = softcap {
             ops::softcap(b, &r.logits, 0, n_vocab, cap)?;
         }

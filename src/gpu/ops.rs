@@ -40,11 +40,33 @@ pub struct Rows<'a> {
     pub buf: &'a GpuBuffer,
     pub off: usize,
     pub stride: usize,
+    /// Where [`quantize_activations`] put the rows' Q8_1 block sums in `buf`, if it did.
+    pub sums: Option<usize>,
 }
 
 impl<'a> Rows<'a> {
     pub fn new(buf: &'a GpuBuffer, off: usize, stride: usize) -> Rows<'a> {
-        Rows { buf, off, stride }
+        Rows {
+            buf,
+            off,
+            stride,
+            sums: None,
+        }
+    }
+
+    /// Rows quantized by [`quantize_activations`] at offset 0, sums at `sums`.
+    pub fn quantized(buf: &'a GpuBuffer, stride: usize, sums: usize) -> Rows<'a> {
+        Rows {
+            buf,
+            off: 0,
+            stride,
+            sums: Some(sums),
+        }
+    }
+
+    /// Whether a matmul with `ty` weights takes the Q8_1 path (block min × block sum).
+    fn q8_1(&self, ty: crate::quant::GgmlType) -> bool {
+        ty.needs_q8_1_sums() && self.sums.is_some()
     }
 }
 
@@ -79,8 +101,10 @@ pub fn matmul(b: &mut Batch, w: &GpuMatrix, x: Rows, y: Rows, n: usize) -> Resul
         return gemm(b, w, x, y, n);
     }
     let tpr = gemv_tpr(w.cols, b.gpu().barrier_free_gemv());
-    let key = format!("gemv:{}:{tpr}", w.ty.name());
-    let src = || shaders::with_weights(w.ty, shaders::GEMV, &[("TPR", tpr)]).unwrap_or_default();
+    let q8_1 = x.q8_1(w.ty) as u32;
+    let key = format!("gemv:{}:{tpr}:{q8_1}", w.ty.name());
+    let consts = [("TPR", tpr), ("Q8_1_SUMS", q8_1)];
+    let src = || shaders::with_weights(w.ty, shaders::GEMV, &consts).unwrap_or_default();
     let pipeline = b.gpu().pipeline(&key, src);
     let rpw = 64 / tpr as usize;
     for part in &w.parts {
@@ -95,7 +119,7 @@ pub fn matmul(b: &mut Batch, w: &GpuMatrix, x: Rows, y: Rows, n: usize) -> Resul
 }
 
 /// The Params words the GEMV and the GEMM share (the GEMM appends `n`).
-fn matmul_params(w: &GpuMatrix, part: &MatrixPart, x: Rows, y: Rows) -> [u32; 8] {
+fn matmul_params(w: &GpuMatrix, part: &MatrixPart, x: Rows, y: Rows) -> [u32; 9] {
     [
         part.rows as u32,
         w.cols as u32,
@@ -105,16 +129,21 @@ fn matmul_params(w: &GpuMatrix, part: &MatrixPart, x: Rows, y: Rows) -> [u32; 8]
         x.stride as u32,
         (y.off + part.row0) as u32,
         y.stride as u32,
+        x.sums.unwrap_or(0) as u32,
     ]
 }
 
 /// The tiled GEMM of shaders/gemm.wgsl; `matmul` has checked the ranges.
 fn gemm(b: &mut Batch, w: &GpuMatrix, x: Rows, y: Rows, n: usize) -> Result<()> {
-    let key = format!("gemm:{}:{GEMM_TM}x{GEMM_TN}x{GEMM_TK}", w.ty.name());
+    // The Q8_1 path adds each block's min term once per K step: one step is one block.
+    const _: () = assert!(GEMM_TK as usize == crate::quant::QK32);
+    let q8_1 = x.q8_1(w.ty) as u32;
+    let key = format!("gemm:{}:{GEMM_TM}x{GEMM_TN}x{GEMM_TK}:{q8_1}", w.ty.name());
     let consts = [
         ("TM", GEMM_TM as u32),
         ("TN", GEMM_TN as u32),
         ("TK", GEMM_TK),
+        ("Q8_1_SUMS", q8_1),
     ];
     let src = || shaders::with_weights(w.ty, shaders::GEMM, &consts).unwrap_or_default();
     let pipeline = b.gpu().pipeline(&key, src);
@@ -601,8 +630,10 @@ pub fn argmax(
 
 /// Rounds `n` rows of `cols` contiguous activations at `x[x_off..]` the way the CPU path
 /// quantizes them for weights of type `weight` (Q8_0 or Q8_K blocks), dequantized into
-/// `y[0..n · cols]`. Returns false (and records nothing) for weights multiplied by f32
-/// activations.
+/// `y[0..n · cols]`; for Q8_0 blocks also their Q8_1 sums into `y[sums..sums + n · cols / 32]`
+/// (what Q4_1/Q5_1 weights need, [`Rows::quantized`]). Returns false (and records nothing)
+/// for weights multiplied by f32 activations.
+#[allow(clippy::too_many_arguments)]
 pub fn quantize_activations(
     b: &mut Batch,
     weight: crate::quant::GgmlType,
@@ -611,6 +642,7 @@ pub fn quantize_activations(
     n: usize,
     cols: usize,
     y: &GpuBuffer,
+    sums: usize,
 ) -> Result<bool> {
     use crate::quant::reference::ActivationKind;
     let (kind, len) = match weight.activation_kind() {
@@ -627,12 +659,15 @@ pub fn quantize_activations(
     check("quantize_activations: input", x, x_off + n * cols)?;
     check("quantize_activations: output", y, n * cols)?;
     let blocks = n * cols / len;
+    if kind == 0 {
+        check("quantize_activations: Q8_1 sums", y, sums + blocks)?;
+    }
     let pipeline = b
         .gpu()
         .pipeline("act_quant", || shaders::with_f16(shaders::ACT_QUANT));
     b.dispatch(
         pipeline,
-        &[blocks as u32, x_off as u32, kind, 0],
+        &[blocks as u32, x_off as u32, kind, sums as u32],
         &[&x.buf, &y.buf],
         grid(blocks.div_ceil(64), 1),
     );

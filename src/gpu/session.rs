@@ -103,7 +103,12 @@ fn resident(gpu: &Gpu, model: &Model, n_ctx: usize, nb: usize) -> Result<Residen
         vectors: GpuBuffer::from_f32(gpu, &flat, "norm weights")?,
         kv,
         acts,
-        xq: z(nb * widest, "quantized activations")?,
+        // Q8_0 rows, then one Q8_1 sum per 32 values.
+        xq: z(
+            nb * widest + (nb * widest).div_ceil(crate::quant::QK32),
+            "quantized activations",
+        )?,
+        xq_sums: nb * widest,
         scores: z(nb * g.heads.n_head * n_ctx, "attention scores")?,
         logits: z(g.n_vocab, "logits")?,
         tokens: z(nb, "token ids")?,

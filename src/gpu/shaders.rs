@@ -5,7 +5,9 @@
 //!    ([`crate::quant::GgmlType`]), workgroup-shape choices;
 //! 2. `common.wgsl` (byte loaders for raw GGUF blocks);
 //! 3. for kernels that read weights, the type's decoder `shaders/quant/<type>.wgsl`, which
-//!    defines `dq8(block_byte, part) -> D8`: eight consecutive weights;
+//!    defines `dq8(block_byte, part) -> D8`: eight consecutive weights; types with a block
+//!    min (Q4_1, Q5_1) also `dq8_scaled` (q·d without the min) and `block_min`, which the
+//!    matmuls use with Q8_1 activation sums; the others get [`NO_MIN`];
 //! 4. the kernel itself.
 
 use crate::quant::GgmlType;
@@ -66,6 +68,13 @@ pub fn decoder(ty: GgmlType) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The Q8_1 hooks for decoders without a min: named by the matmul kernels, never reached
+/// (their `Q8_1_SUMS` is 0 for these types).
+pub const NO_MIN: &str = "
+fn dq8_scaled(b: u32, part: u32) -> D8 { return dq8(b, part); }
+fn block_min(b: u32) -> f32 { return 0.0; }
+";
+
 /// Weights per decoding block as the kernels see it: the type's block, or eight scalars for
 /// F32/F16 (the kernels work in units of eight weights).
 pub fn unit_block(ty: GgmlType) -> (usize, usize) {
@@ -90,6 +99,9 @@ pub fn with_weights(ty: GgmlType, kernel: &str, consts: &[(&str, u32)]) -> Optio
     s.push_str(COMMON);
     for part in dec {
         s.push_str(part);
+    }
+    if !ty.needs_q8_1_sums() {
+        s.push_str(NO_MIN);
     }
     s.push_str(kernel);
     Some(s)

@@ -308,9 +308,9 @@ pub async fn activation_rounding_matches_cpu(gpu: &Gpu) {
         (GgmlType::Q5_0, GgmlType::Q8_0),
         (GgmlType::Q4_K, GgmlType::Q8_K),
     ] {
-        let yb = GpuBuffer::zeros(gpu, n * cols, "y").unwrap();
         let mut b = Batch::new(gpu);
-        assert!(ops::quantize_activations(&mut b, weight, &xb, 0, n, cols, &yb).unwrap());
+        let yb = GpuBuffer::zeros(gpu, n * cols + n * cols / 32, "y").unwrap();
+        assert!(ops::quantize_activations(&mut b, weight, &xb, 0, n, cols, &yb, n * cols).unwrap());
         let got = read_f32(gpu, b, &yb, n * cols).await;
         let bytes: Vec<u8> = if act == GgmlType::Q8_0 {
             bytemuck::cast_slice(&quantize::quantize_q8_0_vec(&x).unwrap()).to_vec()
@@ -344,7 +344,78 @@ pub async fn activation_rounding_matches_cpu(gpu: &Gpu) {
     // Float weights take the activations as they are.
     let mut b = Batch::new(gpu);
     let yb = GpuBuffer::zeros(gpu, 1, "y").unwrap();
-    assert!(!ops::quantize_activations(&mut b, GgmlType::F16, &xb, 0, 1, cols, &yb).unwrap());
+    assert!(!ops::quantize_activations(&mut b, GgmlType::F16, &xb, 0, 1, cols, &yb, 0).unwrap());
+}
+
+/// Q4_1/Q5_1 matmuls on quantized activations compute ggml's dot: q·d·x per block plus the
+/// block min times the activation block's Q8_1 sum `f16(Σq · d)`, not the min times the sum
+/// of the dequantized activations. The reference is the CPU's `vec_dot` on `Activation::Q8_1`
+/// (checked against ggml in tests/quant_reference.rs); the GEMV (n ≤ 4) and the GEMM both.
+pub async fn q8_1_matmuls_match_ggml_dot(gpu: &Gpu) {
+    use wasm_chord::quant::reference::{quantize_activation, vec_dot};
+    let mut rng = Rng::new(16);
+    let (rows, cols) = (37, 256);
+    for ty in [GgmlType::Q4_1, GgmlType::Q5_1] {
+        for n in [1usize, 3, 40] {
+            let w = random_weights(&mut rng, ty, rows, cols, false);
+            // Positive offsets make Σx large, so the min term carries weight.
+            let x: Vec<f32> = (0..n * cols).map(|_| 1.5 + rng.unit() * 2.0).collect();
+            let m = GpuMatrix::upload(gpu, "w", ty, rows, cols, &w).unwrap();
+            let xb = GpuBuffer::from_f32(gpu, &x, "x").unwrap();
+            let xq = GpuBuffer::zeros(gpu, n * cols + n * cols / 32, "xq").unwrap();
+            let (y, y_plain) = (
+                GpuBuffer::zeros(gpu, n * rows, "y").unwrap(),
+                GpuBuffer::zeros(gpu, n * rows, "y plain").unwrap(),
+            );
+            let mut b = Batch::new(gpu);
+            assert!(ops::quantize_activations(&mut b, ty, &xb, 0, n, cols, &xq, n * cols).unwrap());
+            ops::matmul(
+                &mut b,
+                &m,
+                Rows::quantized(&xq, cols, n * cols),
+                Rows::new(&y, 0, rows),
+                n,
+            )
+            .unwrap();
+            // The same activations without their sums: the min times Σ dequantized x.
+            ops::matmul(
+                &mut b,
+                &m,
+                Rows::new(&xq, 0, cols),
+                Rows::new(&y_plain, 0, rows),
+                n,
+            )
+            .unwrap();
+            let got = read_f32(gpu, b, &y, n * rows).await;
+            let mut b = Batch::new(gpu);
+            let i = b.read(&y_plain, 0, (4 * n * rows) as u64);
+            let plain: Vec<f32> =
+                bytemuck::cast_slice(&b.submit().unwrap().wait().await.unwrap()[i]).to_vec();
+            let row_bytes = w.len() / rows;
+            let (mut worst, mut worst_plain) = (0f32, 0f32);
+            for t in 0..n {
+                let act = quantize_activation(ty, &x[t * cols..(t + 1) * cols]).unwrap();
+                for r in 0..rows {
+                    let want = vec_dot(
+                        ty,
+                        &w[r * row_bytes..(r + 1) * row_bytes],
+                        act.as_activation(),
+                    )
+                    .unwrap();
+                    let scale = want.abs().max(1.0);
+                    worst = worst.max((got[t * rows + r] - want).abs() / scale);
+                    worst_plain = worst_plain.max((plain[t * rows + r] - want).abs() / scale);
+                }
+            }
+            eprintln!("{ty} n={n}: max relative error vs ggml's dot {worst:.2e} (without the Q8_1 sums {worst_plain:.2e})");
+            // f32 sums in another order: a few ULP of the row's magnitude.
+            assert!(
+                worst < 5e-5,
+                "{ty} n={n}: relative error {worst} vs ggml's dot"
+            );
+            assert!(worst_plain > 10.0 * worst, "{ty} n={n}: without sums {worst_plain}, with {worst}: the check must see the min term");
+        }
+    }
 }
 
 /// GPU top-k against a full sort by (value desc, index asc), with ties, NaN and −∞ present.
@@ -400,6 +471,7 @@ macro_rules! gpu_op_tests {
         $runner!(gpu_ops, argmax_matches_cpu);
         $runner!(gpu_ops, embed_matches_cpu);
         $runner!(gpu_ops, activation_rounding_matches_cpu);
+        $runner!(gpu_ops, q8_1_matmuls_match_ggml_dot);
         $runner!(gpu_ops, top_k_matches_sort);
     };
 }

@@ -65,6 +65,12 @@ impl GgmlType {
             T::Q8_K => None,
         }
     }
+
+    /// Weights with a per-block min (w = q·d + m), which ggml dots with Q8_1 activations:
+    /// Q8_0's quants plus the block sum `s` the min multiplies ([`q8_1_sums`]).
+    pub const fn needs_q8_1_sums(self) -> bool {
+        matches!(self, GgmlType::Q4_1 | GgmlType::Q5_1)
+    }
 }
 
 /// A borrowed activation row in one of the formats the dot products accept.
@@ -134,7 +140,7 @@ impl OwnedActivation {
 pub fn quantize_activation(weight_ty: GgmlType, x: &[f32]) -> Result<OwnedActivation> {
     match weight_ty.activation_kind() {
         Some(ActivationKind::F32) => Ok(OwnedActivation::F32(x.to_vec())),
-        Some(ActivationKind::Q8_0) if matches!(weight_ty, GgmlType::Q4_1 | GgmlType::Q5_1) => {
+        Some(ActivationKind::Q8_0) if weight_ty.needs_q8_1_sums() => {
             let qs = quantize_q8_0_vec(x)?;
             let mut s = Vec::with_capacity(qs.len());
             q8_1_sums(x, &qs, &mut s);
