@@ -31,6 +31,7 @@ const BPE_GPT2: &[u8] = include_bytes!("fixtures/tokenizer/bpe-gpt2.gguf");
 const BPE_QWEN2: &[u8] = include_bytes!("fixtures/tokenizer/bpe-qwen2.gguf");
 const BPE_DEFAULT: &[u8] = include_bytes!("fixtures/tokenizer/bpe-default.gguf");
 const BPE_SMOLLM: &[u8] = include_bytes!("fixtures/tokenizer/bpe-smollm.gguf");
+const BPE_GPT4O: &[u8] = include_bytes!("fixtures/tokenizer/bpe-gpt4o.gguf");
 const BPE_JINA: &[u8] = include_bytes!("fixtures/tokenizer/bpe-jina-lstrip.gguf");
 
 const SPM_JSON: &str = include_str!("fixtures/tokenizer/spm.json");
@@ -40,6 +41,7 @@ const BPE_GPT2_JSON: &str = include_str!("fixtures/tokenizer/bpe-gpt2.json");
 const BPE_QWEN2_JSON: &str = include_str!("fixtures/tokenizer/bpe-qwen2.json");
 const BPE_DEFAULT_JSON: &str = include_str!("fixtures/tokenizer/bpe-default.json");
 const BPE_SMOLLM_JSON: &str = include_str!("fixtures/tokenizer/bpe-smollm.json");
+const BPE_GPT4O_JSON: &str = include_str!("fixtures/tokenizer/bpe-gpt4o.json");
 const BPE_JINA_JSON: &str = include_str!("fixtures/tokenizer/bpe-jina-lstrip.json");
 
 fn metadata(gguf: &[u8]) -> Metadata {
@@ -311,6 +313,14 @@ fn synthetic_bpe_smollm_matches_llama_cpp() {
     assert_conforms(BPE_SMOLLM, BPE_SMOLLM_JSON);
 }
 
+/// GPT-4o's expression (Phi-4-mini), which llama.cpp runs through std::regex on collapsed text:
+/// letter runs split at case changes (every non-ASCII letter counting as both cases), digits
+/// in threes, symbols with trailing `[\r\n/]*`; no space cleaning.
+#[test]
+fn synthetic_bpe_gpt4o_matches_llama_cpp() {
+    assert_conforms(BPE_GPT4O, BPE_GPT4O_JSON);
+}
+
 #[test]
 fn synthetic_bpe_jina_lstrip_rule_matches_llama_cpp() {
     let tok = load(BPE_JINA);
@@ -321,7 +331,7 @@ fn synthetic_bpe_jina_lstrip_rule_matches_llama_cpp() {
 
 #[test]
 fn synthetic_fixtures_are_reproducible() {
-    let committed: [(&str, &[u8]); 8] = [
+    let committed: [(&str, &[u8]); 9] = [
         ("spm.gguf", SPM),
         ("spm-phi3.gguf", SPM_PHI3),
         ("bpe-llama3.gguf", BPE_LLAMA3),
@@ -329,6 +339,7 @@ fn synthetic_fixtures_are_reproducible() {
         ("bpe-qwen2.gguf", BPE_QWEN2),
         ("bpe-default.gguf", BPE_DEFAULT),
         ("bpe-smollm.gguf", BPE_SMOLLM),
+        ("bpe-gpt4o.gguf", BPE_GPT4O),
         ("bpe-jina-lstrip.gguf", BPE_JINA),
     ];
     let built = vocabs::all();

@@ -34,6 +34,7 @@ const SYNTHETIC = [
   "bpe-gpt2.gguf",
   "bpe-qwen2.gguf",
   "bpe-smollm.gguf",
+  "bpe-gpt4o.gguf",
   "bpe-default.gguf",
   "bpe-jina-lstrip.gguf",
 ];

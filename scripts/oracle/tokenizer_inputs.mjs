@@ -68,6 +68,10 @@ export const INPUTS = [
   "\u{10FFFF} max and \uE000 private use",
   "Ⓐⓑⓒ ＦＵＬＬＷＩＤＴＨ ｈａｌｆ",
   "literal \u2581 lower-eighth block▁and Ġ Ċ byte-level letters",
+  "HelloWorld camelCaseWords XMLHttpRequest iPhone McDonald's JavaScript",
+  "ÉCOLE École ÜberGröße NAÏVE ÇaVa ÀlaCarte ǅemal Ǆ",
+  "I'M DON'T WE'LL YOU'RE i'M we'Ll",
+  "path/to/file//\n\nnext //\r\n",
   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
   "abababababababababab",
   // special-token text (Gemma, synthetic SPM, synthetic BPE)

@@ -97,6 +97,13 @@ const PRE_TOKENIZERS: &[(&[&str], PreRegex, bool, bool, bool)] = &[
     ),
     (&["megrez"], PreRegex::Qwen2, false, false, true),
     (
+        &["gpt-4o", "llama4", "kanana2", "talkie"],
+        PreRegex::Gpt4o,
+        false,
+        false,
+        false,
+    ),
+    (
         &["smollm", "command-r"],
         PreRegex::DigitsGpt2,
         false,

@@ -20,6 +20,7 @@ mod detok;
 mod load;
 mod merge;
 mod pretok;
+mod pretok_gpt4o;
 mod special;
 mod special_ids;
 mod spm;

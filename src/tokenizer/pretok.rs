@@ -24,6 +24,9 @@ pub enum PreRegex {
     /// `\p{N}` (every digit alone), then the GPT-2 expression: SmolLM, Command-R, Refact,
     /// CodeShell, EXAONE, Minerva, Mellum 2.
     DigitsGpt2,
+    /// GPT-4o (Phi-4-mini, Llama 4): letter runs split by case, `\p{N}{1,3}`, symbols with
+    /// trailing `[\r\n/]*` (see `pretok_gpt4o`).
+    Gpt4o,
 }
 
 const OUT_OF_RANGE: u32 = u32::MAX;
@@ -64,6 +67,7 @@ pub fn split(regex: PreRegex, text: &str) -> Vec<Range<usize>> {
         }
         PreRegex::Llama3 => offsets = split_custom(&cpts, &offsets, |s, o| llama3(s, o, 3)),
         PreRegex::Qwen2 => offsets = split_custom(&cpts, &offsets, |s, o| llama3(s, o, 1)),
+        PreRegex::Gpt4o => offsets = super::pretok_gpt4o::split(&cpts, &offsets),
     }
 
     let mut words = Vec::with_capacity(offsets.len());
@@ -430,6 +434,19 @@ mod tests {
     }
 
     #[test]
+    fn gpt4o_words() {
+        // Worked out by hand from ECMAScript's backtracking on llama.cpp's collapsed text
+        // (the fixtures hold llama.cpp's own splits).
+        assert_eq!(
+            words(PreRegex::Gpt4o, "HelloWorld I'M ÉCOLE 12345 a/b//\n\n  x  "),
+            [
+                "Hello", "World", " I'M", " É", "COLE", " ", "123", "45", " a", "/b", "//\n\n",
+                " ", " x", "  "
+            ]
+        );
+    }
+
+    #[test]
     fn default_words() {
         assert_eq!(
             words(PreRegex::Default, "a+b 1234567 (x)"),
@@ -445,6 +462,7 @@ mod tests {
                 PreRegex::Gpt2,
                 PreRegex::Llama3,
                 PreRegex::Qwen2,
+                PreRegex::Gpt4o,
             ] {
                 assert_eq!(words(r, text).concat(), text);
             }

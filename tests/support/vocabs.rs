@@ -286,14 +286,27 @@ pub struct BpeOptions {
     pub pre: &'static str,
     pub add_bos: bool,
     pub add_eos: bool,
+    /// More training text, so merges span the boundaries this pre-tokenizer draws and
+    /// others do not (a fixture can only tell splitters apart where merges cross them).
+    pub extra_corpus: &'static str,
 }
+
+/// Case changes inside letter runs, non-ASCII capitals, contractions after capitals and
+/// slashes: where GPT-4o's expression splits and Llama 3's does not.
+pub const CASE_CORPUS: &str =
+    "HelloWorld camelCaseWords XMLHttpRequest iPhone McDonald JavaScript \
+    ÉCOLE École ÜberGröße NAÏVE ÇaVa ÀlaCarte I'M DON'T WE'LL YOU'RE path/to/file//";
 
 /// A GPT-2 byte-level BPE vocabulary: the 256 byte characters, merges learned on the corpus,
 /// Llama 3 style control tokens, a user-defined token, and normal tokens that only
 /// `ignore_merges` (Llama 3) can produce, and `<mask>`. The merge list also holds a duplicate and a line
 /// without a space, which llama.cpp tolerates.
 pub fn bpe_vocab(opts: BpeOptions) -> Vec<u8> {
-    let words: Vec<Vec<String>> = training_words(CORPUS)
+    let corpus = match opts.extra_corpus {
+        "" => CORPUS.to_owned(),
+        extra => format!("{CORPUS}\n{extra}"),
+    };
+    let words: Vec<Vec<String>> = training_words(&corpus)
         .iter()
         .map(|w| w.bytes().map(|b| gpt2_byte_char(b).to_string()).collect())
         .collect();
@@ -369,6 +382,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "llama-bpe",
                 add_bos: true,
                 add_eos: false,
+                extra_corpus: "",
             }),
         ),
         (
@@ -377,6 +391,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "gpt-2",
                 add_bos: false,
                 add_eos: true,
+                extra_corpus: "",
             }),
         ),
         (
@@ -385,6 +400,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "qwen2",
                 add_bos: false,
                 add_eos: false,
+                extra_corpus: "",
             }),
         ),
         (
@@ -393,6 +409,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "default",
                 add_bos: true,
                 add_eos: false,
+                extra_corpus: "",
             }),
         ),
         (
@@ -401,6 +418,16 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "smollm",
                 add_bos: false,
                 add_eos: false,
+                extra_corpus: "",
+            }),
+        ),
+        (
+            "bpe-gpt4o.gguf",
+            bpe_vocab(BpeOptions {
+                pre: "gpt-4o",
+                add_bos: false,
+                add_eos: false,
+                extra_corpus: CASE_CORPUS,
             }),
         ),
         // llama.cpp gives <mask> LSTRIP (strip spaces to its left) for this pre-tokenizer name.
@@ -410,6 +437,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
                 pre: "jina-v2-es",
                 add_bos: false,
                 add_eos: false,
+                extra_corpus: "",
             }),
         ),
     ]
