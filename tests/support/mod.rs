@@ -18,6 +18,7 @@ pub mod engine;
 pub mod gemma_path;
 pub mod gguf_small;
 pub mod json;
+pub mod oracle_json;
 pub mod synthetic_blocks;
 pub mod synthetic_models;
 pub mod synthetic_vocab;
