@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use support::engine::synthetic_models;
 use support::engine::Tiny;
+use support::gpu_synthetic::{cpu_rounding, modes, teacher_forced};
 use wasm_chord::engine::{Produce, Produced};
 use wasm_chord::gpu::{Gpu, GpuOptions, GpuSession};
 use wasm_chord::model::{Model, ModelOptions, Session, SessionOptions};
@@ -26,15 +27,6 @@ fn gpu_with(opts: &GpuOptions) -> Rc<Gpu> {
 
 fn gpu() -> Rc<Gpu> {
     gpu_with(&GpuOptions::default())
-}
-
-/// The GPU rounding its matmul inputs as the CPU does: the graphs must then agree to float
-/// rounding, not just closely.
-fn cpu_rounding() -> GpuOptions {
-    GpuOptions {
-        cpu_rounding: true,
-        ..GpuOptions::default()
-    }
 }
 
 fn logits(gpu: &Gpu, s: &mut GpuSession, tokens: &[u32]) -> Vec<f32> {
@@ -223,12 +215,6 @@ fn decode_reuses_bind_groups() {
     assert!(gs.stats().bind_groups_created > created);
 }
 
-/// Near-tie bounds wider than 0.5 for the f32-activation mode, measured: phi3 flips one
-/// teacher-forced step at a fixture gap of 0.678 there (llama.cpp's own paths move its logits
-/// by up to 1.08 on this model, flash attention, BENCHMARKS.md, but flip only at gaps ≤ 0.39).
-/// With CPU rounding the GPU flips where llama.cpp's F16-KV path does (gaps 0.30 and 0.39).
-const F32_ACTIVATION_TIES: &[(&str, f32)] = &[("phi3", 0.7)];
-
 /// The synthetic models (llama, qwen2, qwen3, gemma, gemma2, phi3) of the llama.cpp
 /// conformance fixtures — every weight type through the whole graph — teacher-forced on the
 /// GPU against llama.cpp's own top-1 (an independent reference), in both GPU modes: equal
@@ -237,64 +223,16 @@ const F32_ACTIVATION_TIES: &[(&str, f32)] = &[("phi3", 0.7)];
 /// paths differ by up to 0.76 on these models, BENCHMARKS.md). The GPU's cache is F16 (the
 /// fixtures' F32), and by default it multiplies f32 activations where llama.cpp quantizes
 /// them, so it may pick the other of two near-tied tokens (measured: 0–3 of 48 steps per
-/// model, gaps 0.06–0.42, phi3 above; the CPU path: 48/48).
+/// model, gaps 0.06–0.42; phi3: `F32_ACTIVATION_TIES` in tests/support/gpu_synthetic.rs; the CPU
+/// path: 48/48). tests/web_gpu.rs runs the same in headless Chromium.
 #[test]
 fn synthetic_models_match_llama_cpp() {
-    for (mode, opts) in [
-        ("CPU rounding", cpu_rounding()),
-        ("f32 activations", GpuOptions::default()),
-    ] {
+    for (mode, opts) in modes() {
         let g = gpu_with(&opts);
         for v in &synthetic_models::VARIANTS {
-            let tie = F32_ACTIVATION_TIES
-                .iter()
-                .find(|(n, _)| *n == v.name && !opts.cpu_rounding)
-                .map_or(0.5, |t| t.1);
-            teacher_forced_on_gpu(&g, v, mode, tie);
+            println!("{}", g.block_on(teacher_forced(&g, &opts, v, mode)));
         }
     }
-}
-
-fn teacher_forced_on_gpu(g: &Rc<Gpu>, v: &synthetic_models::Variant, mode: &str, tie: f32) {
-    let fx = support::engine::oracle(&v.fixture_name());
-    let gg = wasm_chord::gguf::LoadedGguf::from_bytes((v.build)()).unwrap();
-    let model = Arc::new(Model::load(gg, &ModelOptions::default()).unwrap());
-    let opts = SessionOptions {
-        n_ctx: fx.n_ctx,
-        ..SessionOptions::default()
-    };
-    let mut gs = GpuSession::new(Rc::clone(g), model, &opts).unwrap();
-    let (mut same, mut decisive, mut total) = (0, 0, 0);
-    let mut flips = Vec::new();
-    for case in &fx.cases {
-        let steps = case.steps.len();
-        gs.clear();
-        let mut top = argmax_all(g, &mut gs, &case.prompt_tokens);
-        top = vec![*top.last().unwrap()];
-        top.extend(argmax_all(g, &mut gs, &case.greedy_tokens[..steps - 1]));
-        for (i, &t) in top.iter().enumerate() {
-            total += 1;
-            same += usize::from(t == case.steps[i][0].0);
-            if t != case.steps[i][0].0 {
-                flips.push(format!("{:.2}", case.gap(i)));
-            }
-            assert!(
-                t == case.steps[i][0].0 || case.gap(i) < tie,
-                "{} ({mode}): step {i}: GPU {t}, llama.cpp {} with gap {}",
-                v.name,
-                case.steps[i][0].0,
-                case.gap(i)
-            );
-            if case.gap(i) > 1.5 {
-                decisive += 1;
-            }
-        }
-    }
-    println!(
-        "synthetic {} ({mode}): GPU top-1 = llama.cpp {same}/{total} (flips at gaps [{}]; {decisive} decisive steps all equal)",
-        v.name,
-        flips.join(", ")
-    );
 }
 
 fn gemma() -> Arc<Model> {

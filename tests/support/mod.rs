@@ -17,6 +17,7 @@ pub mod conformance;
 pub mod engine;
 pub mod gemma_path;
 pub mod gguf_small;
+pub mod gpu_synthetic;
 pub mod json;
 pub mod oracle_json;
 pub mod synthetic_blocks;
