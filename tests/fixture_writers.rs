@@ -7,7 +7,7 @@
 //!     WASM_CHORD_FIXTURE_DIR=DIR cargo test --test fixture_writers -- --ignored --exact tokenizer_vocabs
 //!
 //! `synthetic_models` writes `DIR/manifest.jsonl`, one line per model:
-//! `{"variant", "file", "path", "bytes", "sha256"}`; with `WASM_CHORD_FIXTURE_STATS=1` it also
+//! `{"variant", "file", "path", "bytes", "sha256", "tokenizer"}` (`tokenizer.ggml.model`); with `WASM_CHORD_FIXTURE_STATS=1` it also
 //! prints, per tensor, its type and the mean and standard deviation of its dequantized values (to
 //! check the generators' scaling). `tokenizer_vocabs` defaults to tests/fixtures/tokenizer.
 //! Both are deterministic: rerunning rewrites identical bytes.
@@ -46,6 +46,7 @@ fn synthetic_models() {
             "path": path.display().to_string(),
             "bytes": bytes.len(),
             "sha256": sha,
+            "tokenizer": variant.family().vocab().model(),
         });
         writeln!(manifest, "{line}").expect("writing to a String");
         if stats {

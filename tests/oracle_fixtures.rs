@@ -167,14 +167,14 @@ fn check_step(step: &Json, greedy: u64, n_vocab: usize, ctx: &dyn Fn(&str) -> St
 fn synthetic_fixture(v: &Variant) -> (Json, String) {
     let name = v.fixture_name();
     let fx = load_fixture(&name);
-    let vocab = v.family().vocab().tokens.len();
+    let vocab = v.family().vocab();
     let sha = check_shape(
         &name,
         &fx,
         &Expect {
             model: &v.file_name(),
-            n_vocab: vocab,
-            bos: u64::from(synthetic_models::TOKEN_BOS),
+            n_vocab: vocab.len(),
+            bos: u64::from(vocab.bos()),
             min_cases: 2,
             steps: 16,
         },
@@ -259,7 +259,17 @@ fn synthetic_models_are_the_documented_models() {
         let arch = v.family();
         assert_eq!(arch.name(), a, "{}: a documented architecture", v.name);
         assert_eq!(get("general.architecture"), &Value::from(a));
-        assert_eq!(get("tokenizer.ggml.model"), &Value::from("llama"));
+        let vocab = arch.vocab();
+        assert_eq!(get("tokenizer.ggml.model"), &Value::from(vocab.model()));
+        if a == "llama" && vocab.model() == "gpt2" {
+            assert_eq!(get("tokenizer.ggml.pre"), &Value::from("llama-bpe"));
+        }
+        assert_eq!(
+            get("tokenizer.ggml.bos_token_id"),
+            &Value::U32(vocab.bos()),
+            "{}",
+            v.name
+        );
         assert_eq!(
             get(&format!("{a}.block_count")),
             &Value::U32(v.n_layer as u32)

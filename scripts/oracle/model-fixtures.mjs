@@ -10,7 +10,8 @@
 //     node scripts/oracle/model-fixtures.mjs --bench    # also measure native llama.cpp speed
 //                                                       # on the Gemma file (printed, not stored)
 //     options: --keep DIR (keep the synthetic GGUFs there), --crate DIR (run the generator in
-//     another checkout, e.g. while the working tree does not build)
+//     another checkout, e.g. while the working tree does not build), --variants llama3,phi3
+//     (only these synthetic fixtures)
 //
 // Needs: node-llama-cpp@3.21.1 in tools/oracle (`cd tools/oracle && npm ci --ignore-scripts`),
 // gcc, cargo, and for Gemma scripts/fetch-model.sh (downloads and verifies the file once).
@@ -34,7 +35,9 @@
 // Synthetic prompts: random weights make near-ties (top-1 ≈ top-2) unavoidable somewhere, so each
 // synthetic fixture keeps, from fixed candidate lists, the two plain prompts and the one
 // special-token/byte-fallback/code prompt whose 16-step greedy paths have the largest minimum
-// top-1/top-2 gap. The script prints every case's minimum gap.
+// top-1/top-2 gap (the special candidates in the vocabulary's own control tokens: SentencePiece
+// or, for the byte-level BPE Llama 3, its header/eot markers). The script prints every case's
+// minimum gap.
 //
 // Expected agreement (details in scripts/oracle/README.md): llama.cpp rounds activations to
 // Q8_0/Q8_K/f16/bf16 before quantized/F16/BF16 matmuls, so two correct implementations of a
@@ -62,6 +65,13 @@ const SPECIAL_PROMPTS = [
   "fn main() {\n    let x = 42;\n}</s>",
   "<s>hello</s> wörld\ttab ünïcode 🙂",
   "def add(a, b):\n    return a + b  # ok </s>",
+];
+// The same for a byte-level BPE model (Llama 3's control tokens and user-defined tool markers).
+const BPE_SPECIAL_PROMPTS = [
+  "<|start_header_id|>user<|end_header_id|>\n\nPrix: 12,50 € — naïve café 日本<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+  "fn main() {\n    let x = 42;\n}<|eot_id|>",
+  "hello<|end_of_text|> wörld\ttab ünïcode 🙂 <tool_call>{\"n\": 1}</tool_call>",
+  "def add(a, b):\n    return a + b  # ok <|eot_id|>",
 ];
 const PLAIN_PROMPTS = [
   "The quick brown fox jumps over the lazy dog.",
@@ -92,14 +102,15 @@ const GEMMA_PROMPTS = [
 ];
 
 function parseArgs(argv) {
-  const args = { only: null, bench: false, keep: null, crate: REPO };
+  const args = { only: null, bench: false, keep: null, crate: REPO, variants: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--only") args.only = argv[++i];
     else if (a === "--bench") args.bench = true;
     else if (a === "--keep") args.keep = argv[++i]; // write the synthetic models there and keep them
     else if (a === "--crate") args.crate = argv[++i]; // run the generator from another checkout
-    else throw new Error(`unknown argument ${a}\nusage: model-fixtures.mjs [--only synthetic|gemma] [--bench] [--keep DIR] [--crate DIR]`);
+    else if (a === "--variants") args.variants = argv[++i].split(","); // only these synthetic fixtures
+    else throw new Error(`unknown argument ${a}\nusage: model-fixtures.mjs [--only synthetic|gemma] [--variants a,b] [--bench] [--keep DIR] [--crate DIR]`);
   }
   if (args.only && !["synthetic", "gemma"].includes(args.only)) throw new Error(`--only synthetic|gemma, not ${args.only}`);
   return args;
@@ -210,7 +221,7 @@ async function sha256File(path) {
   return h.digest("hex");
 }
 
-function synthetic(bin, llamaCpp, keep, crate) {
+function synthetic(bin, llamaCpp, keep, crate, variants) {
   const dir = resolve(keep ?? mkdtempSync(join(tmpdir(), "wasm-chord-synthetic-")));
   try {
     console.log(`synthetic models -> ${dir}`);
@@ -219,9 +230,10 @@ function synthetic(bin, llamaCpp, keep, crate) {
     });
     const models = readFileSync(join(dir, "manifest.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     for (const m of models) {
+      if (variants && !variants.includes(m.variant)) continue;
       const sha = createHash("sha256").update(readFileSync(m.path)).digest("hex");
       if (sha !== m.sha256) throw new Error(`${m.file}: sha256 from Rust ${m.sha256} != node ${sha}`);
-      const special = runCases(bin, m.path, SPECIAL_PROMPTS, SYNTHETIC_STEPS);
+      const special = runCases(bin, m.path, m.tokenizer === "gpt2" ? BPE_SPECIAL_PROMPTS : SPECIAL_PROMPTS, SYNTHETIC_STEPS);
       const plain = runCases(bin, m.path, PLAIN_PROMPTS, SYNTHETIC_STEPS);
       const best = (cases, n) => cases
         .map((c, i) => [c, i])
@@ -268,7 +280,7 @@ async function main() {
   const bin = buildDumpLogits();
   const llamaCpp = versionString(bin);
   console.log(`llama.cpp: ${llamaCpp}`);
-  if (args.only !== "gemma") synthetic(bin, llamaCpp, args.keep, args.crate);
+  if (args.only !== "gemma") synthetic(bin, llamaCpp, args.keep, args.crate, args.variants);
   if (args.only !== "synthetic") await gemma(bin, llamaCpp);
   if (args.bench) bench(bin);
 }

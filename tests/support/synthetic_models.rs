@@ -1,4 +1,5 @@
-//! Small synthetic GGUF models of the llama, qwen2 and qwen3 architectures, generated
+//! Small synthetic GGUF models of every supported architecture (llama, qwen2, qwen3, gemma,
+//! gemma2, phi3; Llama 3 as llama with `rope_freqs` and the llama-bpe tokenizer), generated
 //! deterministically, for the engine's conformance tests against llama.cpp
 //! (tests/fixtures/oracle/synthetic-*.json).
 //!
@@ -6,8 +7,8 @@
 //! files for llama.cpp.
 //!
 //! Every model has the same shape ([`N_EMBD`], [`N_HEAD`], [`N_HEAD_KV`], [`N_FF`],
-//! [`N_CTX`], [`vocab`]) and differs in architecture (what [`Arch`] adds to the llama block:
-//! Qwen2's q/k/v biases, Qwen3's head norms and wider heads), layer count, tensor types and
+//! [`N_CTX`]) and differs in architecture (what [`Arch`] adds to the llama block:
+//! Qwen2's q/k/v biases, Qwen3's head norms and wider heads, …; the vocabulary, [`Arch::vocab`]), layer count, tensor types and
 //! whether the output head is tied to `token_embd`; see [`VARIANTS`]. The bytes are a pure function of this file
 //! (and of the crate's reference quantizers for the legacy types): only integer arithmetic
 //! and IEEE-exact f32 operations (+, −, ×, ÷, sqrt) are used, never `ln`/`cos`, so every
@@ -24,6 +25,7 @@ use wasm_chord::quant::{GgmlType, QK_K};
 
 use super::synthetic_blocks::{q2_k_block, q3_k_block, q4_k_block, q5_k_block, q6_k_block, Rng};
 pub use super::synthetic_vocab::{sha256_hex, vocab, vocab_with_controls, Vocab};
+use super::vocabs::{bpe_kvs, bpe_tokens, BpeVocab, LLAMA3_BPE};
 
 pub const N_EMBD: usize = 256;
 pub const N_HEAD: usize = 8;
@@ -295,7 +297,8 @@ pub fn synthetic_gemma2() -> Vec<u8> {
     })
 }
 
-/// Llama 3.x (arch `llama`): per-frequency RoPE factors (`rope_freqs.weight`,
+/// Llama 3.x (arch `llama`): Llama 3's byte-level BPE tokenizer (`llama-bpe`, BOS
+/// `<|begin_of_text|>` added), per-frequency RoPE factors (`rope_freqs.weight`,
 /// [`llama3_rope_factors`]), output head tied to a Q8_0 `token_embd` (as Llama 3.2 1B/3B);
 /// Q4_K weights with Q6_K `attn_v`/`ffn_down` (3 layers).
 pub fn synthetic_llama3() -> Vec<u8> {
@@ -450,11 +453,13 @@ impl Arch {
     }
 
     /// The vocabulary: [`vocab`], plus Phi-3's chat markers for Phi-3 (llama.cpp requires
-    /// `<|endoftext|>` in a model whose name says Phi-3: it sets its attributes by name).
-    pub fn vocab(self) -> Vocab {
+    /// `<|endoftext|>` in a model whose name says Phi-3: it sets its attributes by name), and
+    /// Llama 3's byte-level BPE (`llama-bpe`, [`LLAMA3_BPE`]) for Llama 3.
+    pub fn vocab(self) -> ModelVocab {
         match self {
-            Arch::Phi3 => vocab_with_controls(&PHI3_CONTROLS),
-            _ => vocab(),
+            Arch::Phi3 => ModelVocab::Spm(vocab_with_controls(&PHI3_CONTROLS)),
+            Arch::Llama3 => ModelVocab::Bpe(bpe_tokens(LLAMA3_BPE)),
+            _ => ModelVocab::Spm(vocab()),
         }
     }
 
@@ -467,6 +472,54 @@ impl Arch {
             "phi3" => Arch::Phi3,
             _ => Arch::Llama,
         }
+    }
+}
+
+/// A synthetic model's tokenizer: SentencePiece ([`vocab`]) or byte-level BPE.
+pub enum ModelVocab {
+    Spm(Vocab),
+    Bpe(BpeVocab),
+}
+
+impl ModelVocab {
+    pub fn len(&self) -> usize {
+        match self {
+            ModelVocab::Spm(v) => v.tokens.len(),
+            ModelVocab::Bpe(v) => v.tokens.len(),
+        }
+    }
+
+    /// `tokenizer.ggml.model`.
+    pub fn model(&self) -> &'static str {
+        match self {
+            ModelVocab::Spm(_) => "llama",
+            ModelVocab::Bpe(_) => "gpt2",
+        }
+    }
+
+    pub fn bos(&self) -> u32 {
+        match self {
+            ModelVocab::Spm(_) => TOKEN_BOS,
+            ModelVocab::Bpe(v) => v.first_special,
+        }
+    }
+
+    /// The `tokenizer.ggml.*` keys.
+    fn write(self, w: &mut GgufWriter) {
+        let v = match self {
+            ModelVocab::Bpe(v) => return bpe_kvs(w, LLAMA3_BPE, &v),
+            ModelVocab::Spm(v) => v,
+        };
+        w.kv("tokenizer.ggml.model", "llama")
+            .kv("tokenizer.ggml.tokens", Array::from(v.tokens))
+            .kv("tokenizer.ggml.scores", Array::from(v.scores))
+            .kv("tokenizer.ggml.token_type", Array::from(v.types))
+            .kv("tokenizer.ggml.bos_token_id", TOKEN_BOS)
+            .kv("tokenizer.ggml.eos_token_id", TOKEN_EOS)
+            .kv("tokenizer.ggml.unknown_token_id", TOKEN_UNK)
+            .kv("tokenizer.ggml.add_bos_token", true)
+            .kv("tokenizer.ggml.add_eos_token", false)
+            .kv("tokenizer.ggml.add_space_prefix", true);
     }
 }
 
@@ -572,7 +625,7 @@ pub const SEED: u64 = 0x5EED_C0DE_11A3_A000;
 
 fn build(r: &Recipe) -> Vec<u8> {
     let vocab = r.arch.vocab();
-    let n_vocab = vocab.tokens.len();
+    let n_vocab = vocab.len();
     let mut w = GgufWriter::new();
     let a = r.arch.name();
     let hd = r.arch.head_dim();
@@ -612,17 +665,8 @@ fn build(r: &Recipe) -> Vec<u8> {
     w.kv(&format!("{a}.rope.dimension_count"), n_rot as u32)
         .kv(&format!("{a}.rope.freq_base"), ROPE_FREQ_BASE)
         .kv(&format!("{a}.attention.layer_norm_rms_epsilon"), RMS_EPS)
-        .kv(&format!("{a}.vocab_size"), n_vocab as u32)
-        .kv("tokenizer.ggml.model", "llama")
-        .kv("tokenizer.ggml.tokens", Array::from(vocab.tokens))
-        .kv("tokenizer.ggml.scores", Array::from(vocab.scores))
-        .kv("tokenizer.ggml.token_type", Array::from(vocab.types))
-        .kv("tokenizer.ggml.bos_token_id", TOKEN_BOS)
-        .kv("tokenizer.ggml.eos_token_id", TOKEN_EOS)
-        .kv("tokenizer.ggml.unknown_token_id", TOKEN_UNK)
-        .kv("tokenizer.ggml.add_bos_token", true)
-        .kv("tokenizer.ggml.add_eos_token", false)
-        .kv("tokenizer.ggml.add_space_prefix", true);
+        .kv(&format!("{a}.vocab_size"), n_vocab as u32);
+    vocab.write(&mut w);
 
     let embd = [N_EMBD, n_vocab];
     // logit std ≈ output_norm mean × output row std × sqrt(n_embd)

@@ -297,11 +297,19 @@ pub const CASE_CORPUS: &str =
     "HelloWorld camelCaseWords XMLHttpRequest iPhone McDonald JavaScript \
     ÉCOLE École ÜberGröße NAÏVE ÇaVa ÀlaCarte I'M DON'T WE'LL YOU'RE path/to/file//";
 
+/// A GPT-2 byte-level BPE vocabulary's arrays: tokens with their types, the merge lines, and
+/// the id of the first control token (`<|begin_of_text|>`, BOS; EOS and EOT follow it).
+pub struct BpeVocab {
+    pub tokens: Vec<(String, i32)>,
+    pub merges: Vec<String>,
+    pub first_special: u32,
+}
+
 /// A GPT-2 byte-level BPE vocabulary: the 256 byte characters, merges learned on the corpus,
 /// Llama 3 style control tokens, a user-defined token, and normal tokens that only
 /// `ignore_merges` (Llama 3) can produce, and `<mask>`. The merge list also holds a duplicate and a line
 /// without a space, which llama.cpp tolerates.
-pub fn bpe_vocab(opts: BpeOptions) -> Vec<u8> {
+pub fn bpe_tokens(opts: BpeOptions) -> BpeVocab {
     let corpus = match opts.extra_corpus {
         "" => CORPUS.to_owned(),
         extra => format!("{CORPUS}\n{extra}"),
@@ -346,27 +354,48 @@ pub fn bpe_vocab(opts: BpeOptions) -> Vec<u8> {
         merge_lines.push(first);
     }
     merge_lines.push("nospace".into());
+    BpeVocab {
+        tokens,
+        merges: merge_lines,
+        first_special,
+    }
+}
 
-    let mut w = GgufWriter::new();
-    common_kvs(&mut w, &format!("wasm-chord synthetic BPE ({})", opts.pre));
+/// The `tokenizer.ggml.*` keys of a BPE vocabulary (also the synthetic Llama 3 model's).
+pub fn bpe_kvs(w: &mut GgufWriter, opts: BpeOptions, v: &BpeVocab) {
     w.kv("tokenizer.ggml.model", "gpt2");
     w.kv("tokenizer.ggml.pre", opts.pre);
     w.kv(
         "tokenizer.ggml.tokens",
-        Array::from(tokens.iter().map(|t| t.0.as_str()).collect::<Vec<_>>()),
+        Array::from(v.tokens.iter().map(|t| t.0.as_str()).collect::<Vec<_>>()),
     );
     w.kv(
         "tokenizer.ggml.token_type",
-        Array::from(tokens.iter().map(|t| t.1).collect::<Vec<i32>>()),
+        Array::from(v.tokens.iter().map(|t| t.1).collect::<Vec<i32>>()),
     );
-    w.kv("tokenizer.ggml.merges", Array::from(merge_lines));
-    w.kv("tokenizer.ggml.bos_token_id", first_special);
-    w.kv("tokenizer.ggml.eos_token_id", first_special + 1);
-    w.kv("tokenizer.ggml.eot_token_id", first_special + 4);
+    w.kv("tokenizer.ggml.merges", Array::from(v.merges.clone()));
+    w.kv("tokenizer.ggml.bos_token_id", v.first_special);
+    w.kv("tokenizer.ggml.eos_token_id", v.first_special + 1);
+    w.kv("tokenizer.ggml.eot_token_id", v.first_special + 4);
     w.kv("tokenizer.ggml.add_bos_token", opts.add_bos);
     w.kv("tokenizer.ggml.add_eos_token", opts.add_eos);
+}
+
+/// A vocabulary-only GGUF file of [`bpe_tokens`].
+pub fn bpe_vocab(opts: BpeOptions) -> Vec<u8> {
+    let mut w = GgufWriter::new();
+    common_kvs(&mut w, &format!("wasm-chord synthetic BPE ({})", opts.pre));
+    bpe_kvs(&mut w, opts, &bpe_tokens(opts));
     w.to_bytes()
 }
+
+/// Llama 3's tokenizer as its GGUF files declare it (`llama-bpe`, BOS added).
+pub const LLAMA3_BPE: BpeOptions = BpeOptions {
+    pre: "llama-bpe",
+    add_bos: true,
+    add_eos: false,
+    extra_corpus: "",
+};
 
 /// Every synthetic fixture: file name and bytes.
 pub fn all() -> Vec<(&'static str, Vec<u8>)> {
@@ -376,15 +405,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
             "spm-phi3.gguf",
             spm_vocab("wasm-chord synthetic Phi-3 style SPM", true),
         ),
-        (
-            "bpe-llama3.gguf",
-            bpe_vocab(BpeOptions {
-                pre: "llama-bpe",
-                add_bos: true,
-                add_eos: false,
-                extra_corpus: "",
-            }),
-        ),
+        ("bpe-llama3.gguf", bpe_vocab(LLAMA3_BPE)),
         (
             "bpe-gpt2.gguf",
             bpe_vocab(BpeOptions {
