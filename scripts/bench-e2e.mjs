@@ -12,11 +12,13 @@
 //                                          #   adapter Chromium offers; here SwiftShader, a software GPU)
 //   npm run bench:e2e -- --baseline DIR    # + a column for another wasm-chord build (a pkg/ directory,
 //                                          #   e.g. one built from an earlier commit) and the ratio to it
+//   npm run bench:e2e -- --model F.gguf    # another model (any supported architecture)
 //   options: --gen 64 --prompt 128 --ctx 512 --wait-load 180 (s, wait for loadavg < 1.2)
 //
 // Serves the repository on 127.0.0.1 with COOP/COEP (scripts/lib/serve.mjs), launches a fresh
 // /usr/bin/chromium (playwright-core) for every engine run (a cold start: new profile, no HTTP or
-// code cache), loads Gemma 3 270M Q4_K_M from /models/gemma.gguf and runs one greedy generation of
+// code cache), loads the model (default Gemma 3 270M Q4_K_M; `--model PATH` or $WASM_CHORD_MODEL for any
+// other supported GGUF) from /models/model.gguf and runs one greedy generation of
 // `--gen` tokens after a `--prompt`-token prompt (the same text for every engine; the token counts
 // each engine reports are checked). Engines run interleaved (A B C, B C A, C A B, …).
 // Peak memory: VmHWM (peak resident set) of the page's renderer process, from /proc — the
@@ -33,7 +35,8 @@ import { serve } from './lib/serve.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const MODEL = process.env.WASM_CHORD_MODEL ?? join(homedir(), '.cache', 'wasm-chord', 'models', 'gemma-3-270m-q4_k_m.gguf');
+// --model PATH overrides it (main()).
+let MODEL = process.env.WASM_CHORD_MODEL ?? join(homedir(), '.cache', 'wasm-chord', 'models', 'gemma-3-270m-q4_k_m.gguf');
 const CHORD_WASM = join(ROOT, 'pkg', 'wasm_chord_bg.wasm');
 const WLLAMA_DIR = join(ROOT, 'node_modules', '@wllama', 'wllama');
 const WLLAMA_WASM = join(WLLAMA_DIR, 'esm', 'wasm', 'wllama.wasm');
@@ -57,7 +60,7 @@ method remains the same: look carefully, write down what you see, and test every
 the next observation.`.replace(/\s+/g, ' ');
 
 function parseArgs(argv) {
-  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180, webgpu: false, baseline: null };
+  const a = { runs: 3, gen: 64, prompt: 128, ctx: 512, verbose: false, native: true, json: null, waitLoad: 180, webgpu: false, baseline: null, model: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
@@ -69,9 +72,10 @@ function parseArgs(argv) {
     else if (k === '--no-native') a.native = false;
     else if (k === '--webgpu') a.webgpu = true;
     else if (k === '--baseline') a.baseline = next();
+    else if (k === '--model') a.model = next();
     else if (k === '--json') a.json = next();
     else if (k === '--wait-load') a.waitLoad = Number(next());
-    else if (k === '--help' || k === '-h') { console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).join('\n')); process.exit(0); }
+    else if (k === '--help' || k === '-h') { console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 17).join('\n')); process.exit(0); }
     else throw new Error(`unknown argument ${k} (try --help)`);
   }
   return a;
@@ -240,6 +244,7 @@ function wasmSizes(file) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.model) MODEL = opts.model;
   if (!existsSync(join(ROOT, 'pkg', 'index.js'))) throw new Error('pkg/ is not built: run `npm run build` first');
   if (!existsSync(MODEL)) throw new Error(`model missing at ${MODEL}: run \`npm run fetch-model\``);
   if (!existsSync(WLLAMA_WASM)) throw new Error('@wllama/wllama is not installed: run `npm ci`');
@@ -252,7 +257,7 @@ async function main() {
   clearInterval(keepAlive);
   if (opts.verbose) console.error(`# prompt (${opts.prompt} tokens): ${JSON.stringify(prompt)}`);
   const server = await serve({
-    mounts: { '/': ROOT, '/models/gemma.gguf': MODEL, ...(opts.baseline ? { '/baseline': opts.baseline } : {}) },
+    mounts: { '/': ROOT, '/models/model.gguf': MODEL, ...(opts.baseline ? { '/baseline': opts.baseline } : {}) },
     routes: { '/favicon.ico': (req, res) => { res.writeHead(204); res.end(); } },
   });
   const engines = [{ key: 'chord1', name: 'wasm-chord', threads: 1 }, { key: 'wllama1', name: 'wllama', threads: 1 }];
@@ -262,8 +267,9 @@ async function main() {
     if (!existsSync(join(opts.baseline, 'index.js'))) throw new Error(`--baseline ${opts.baseline}: no index.js there (a built pkg/ directory)`);
     engines.push({ key: 'chordbase', name: 'wasm-chord', threads: 1, pkg: '/baseline', label: 'wasm-chord baseline 1t' });
   }
-  const eopts = { modelUrl: '/models/gemma.gguf', prompt, nGen: opts.gen, nCtx: opts.ctx };
+  const eopts = { modelUrl: '/models/model.gguf', prompt, nGen: opts.gen, nCtx: opts.ctx };
   const results = Object.fromEntries(engines.map((e) => [e.key, []]));
+  const failed = {};
   const loads = [];
   let env = null;
   const loadStart = await waitForQuiet(opts.waitLoad);
@@ -274,8 +280,18 @@ async function main() {
     for (let run = 0; run < opts.runs; run++) {
       for (let j = 0; j < engines.length; j++) {
         const e = engines[(run + j) % engines.length];
+        if (failed[e.key]) continue;
         const before = load1();
-        const r = await runOne(server, e, eopts);
+        let r;
+        try {
+          r = await runOne(server, e, eopts);
+        } catch (err) {
+          // A peer that cannot run this model is reported, not fatal; ours failing is.
+          if (e.name === 'wasm-chord') throw err;
+          failed[e.key] = String(err.message ?? err).split('\n')[0];
+          console.error(`# run ${run + 1} ${e.name} ${e.threads}t failed: ${failed[e.key]}`);
+          continue;
+        }
         r.loadavg = [before, load1()];
         loads.push(before, load1());
         env ??= r.env;
@@ -350,11 +366,10 @@ async function main() {
   lines.push(`| .wasm size, raw / gzip -9 | ${sizeCells.join(' | ')} |`);
 
   const fileMiB = statSync(MODEL).size / MiB;
-  const memInfo = results.chord1[0]?.info;
   const wasmMem = stat('chord1', (r) => r.wasmMem / MiB);
   const out = [];
   out.push(`wasm-chord ${chordVersion} vs @wllama/wllama ${wllamaVersion} (libllama ${results.wllama1[0]?.version})${native?.version ? ` and native ${native.version}` : ''}`);
-  out.push(`model ${MODEL.split('/').pop()} (${fileMiB.toFixed(1)} MiB), context ${opts.ctx}, prompt ${opts.prompt} tokens, ${opts.gen} greedy tokens (EOS ignored), ${opts.runs} interleaved cold runs per engine; median (min–max)`);
+  out.push(`model ${MODEL.split('/').pop()} (${results.chord1[0]?.architecture ?? '?'}, ${fileMiB.toFixed(1)} MiB), context ${opts.ctx}, prompt ${opts.prompt} tokens, ${opts.gen} greedy tokens (EOS ignored), ${opts.runs} interleaved cold runs per engine; median (min–max)`);
   out.push(`browser: ${env?.ua} — crossOriginIsolated ${env?.isolated}, hardwareConcurrency ${env?.cores}, WebGPU adapter: ${env?.webgpu ?? 'none'}${opts.webgpu ? ` (wasm-chord WebGPU column: ${results.chordgpu[0]?.backendReason ?? '?'})` : ' (wasm-chord WebGPU column: run with --webgpu)'}`);
   out.push(`CPU: ${cpus()[0].model} × ${cpus().length}; load average (1 min) ${loadStart.toFixed(2)} at start, ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} during the runs, ${loadEnd.toFixed(2)} at the end`);
   out.push('');
@@ -368,15 +383,15 @@ async function main() {
     (native[2] ? `; 2 threads prefill ${native[2].prefill_tps} / decode ${native[2].decode_tps} tok/s` : ''));
   else if (native?.error) out.push(`native llama.cpp: ${native.error}`);
   out.push(`renderer baseline: peak RSS of the same page before any engine is imported ${(blankRss / MiB).toFixed(0)} MiB (included in the peak RSS row)`);
-  if (wasmMem) out.push(`wasm-chord WebAssembly.Memory: ${fmt(wasmMem, 0)} MiB${memInfo ? `; model.info.memory ${JSON.stringify(memInfo)}` : ''}`);
+  if (wasmMem) out.push(`wasm-chord WebAssembly.Memory: ${fmt(wasmMem, 0)} MiB`);
 
   // Against the targets (read, not asserted).
   const cD = stat('chord1', (r) => r.decode_tps), wD = stat('wllama1', (r) => r.decode_tps);
   const cP = stat('chord1', (r) => r.prefill_tps), wP = stat('wllama1', (r) => r.prefill_tps);
   const cL = stat('chord1', (r) => r.load_ms), wL = stat('wllama1', (r) => r.load_ms);
   const cM = stat('chord1', (r) => r.peakRss / MiB);
-  // Gemma 3 270M: 18 layers × 1 KV head × 256 dims × (K + V) × f32 per position.
-  const kvMiB = 18 * 256 * 2 * 4 * opts.ctx / MiB;
+  // The KV cache the model allocated at this context (model.info.kvCacheBytes).
+  const kvMiB = (results.chord1[0]?.kvCacheBytes ?? NaN) / MiB;
   const t = (ok) => ok ? 'met' : 'NOT met';
   out.push('');
   out.push('targets (wasm-chord 1 thread):');
@@ -384,9 +399,10 @@ async function main() {
   if (cD && native?.[1]) out.push(`  decode ≥ 55 % of native llama.cpp 1t: ${(100 * cD.med / native[1].decode_tps).toFixed(0)} % — ${t(cD.med / native[1].decode_tps >= 0.55)}`);
   if (cP && wP) out.push(`  prefill ≥ 5× wllama 1t: ${(cP.med / wP.med).toFixed(2)}× — ${t(cP.med / wP.med >= 5)}`);
   if (cL && wL) out.push(`  load-to-ready ≤ 0.5× wllama 1t: ${(cL.med / wL.med).toFixed(2)}× — ${t(cL.med / wL.med <= 0.5)}`);
-  if (cM) out.push(`  peak renderer memory (RSS, page baseline included) ≤ file + KV + 200 MiB = ${fileMiB.toFixed(0)} + ${kvMiB.toFixed(0)} (f32, ctx ${opts.ctx}) + 200 = ${(fileMiB + kvMiB + 200).toFixed(0)} MiB: ${cM.med.toFixed(0)} MiB — ${t(cM.med <= fileMiB + kvMiB + 200)} ` +
+  if (cM) out.push(`  peak renderer memory (RSS, page baseline included) ≤ file + KV + 200 MiB = ${fileMiB.toFixed(0)} + ${kvMiB.toFixed(0)} (KV cache, ctx ${opts.ctx}) + 200 = ${(fileMiB + kvMiB + 200).toFixed(0)} MiB: ${cM.med.toFixed(0)} MiB — ${t(cM.med <= fileMiB + kvMiB + 200)} ` +
     `(${(cM.med - blankRss / MiB).toFixed(0)} MiB above the blank page's ${(blankRss / MiB).toFixed(0)} MiB)`);
   if (chordText !== undefined) out.push(`first 80 chars generated — wasm-chord: ${JSON.stringify(chordText)}; wllama: ${JSON.stringify(wlText)}`);
+  for (const [k, msg] of Object.entries(failed)) out.push(`${k}: failed on this model (${msg}); its columns are n/a`);
   for (const w of [...new Set(warnings)]) out.push(`WARNING: ${w}`);
 
   if (results.profile?.profile) {

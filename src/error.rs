@@ -331,7 +331,9 @@ impl Error {
             InvalidToken { .. } => "INVALID_TOKEN",
             OutOfMemory { .. } => "OUT_OF_MEMORY",
             UnsupportedTokenizer { .. } => "TOKENIZER_UNSUPPORTED",
-            UnknownPreTokenizer { .. } => "TOKENIZER_UNKNOWN_PRE",
+            // One code for every tokenizer we cannot run (its model or its pre-type); the
+            // message says which.
+            UnknownPreTokenizer { .. } => "TOKENIZER_UNSUPPORTED",
             InvalidVocab { .. } => "TOKENIZER_INVALID_VOCAB",
             BackendUnavailable { .. } => "BACKEND_UNAVAILABLE",
             Gpu { .. } => "GPU_ERROR",

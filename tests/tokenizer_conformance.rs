@@ -497,7 +497,7 @@ fn unknown_pre_tokenizer_is_an_error() {
         matches!(&err, Error::UnknownPreTokenizer { pre, .. } if pre == "no-such-pre"),
         "{err:?}"
     );
-    assert_eq!(err.code(), "TOKENIZER_UNKNOWN_PRE");
+    assert_eq!(err.code(), "TOKENIZER_UNSUPPORTED");
     assert!(err.to_string().contains("llama-bpe"), "{err}");
     // Pre-tokenizers llama.cpp knows but we do not implement are errors too, not a fallback.
     let m = edit(BPE_LLAMA3, |e| {
@@ -505,7 +505,7 @@ fn unknown_pre_tokenizer_is_an_error() {
     });
     assert_eq!(
         Tokenizer::from_metadata(&m).unwrap_err().code(),
-        "TOKENIZER_UNKNOWN_PRE"
+        "TOKENIZER_UNSUPPORTED"
     );
 }
 

@@ -36,7 +36,7 @@ export async function runChord({ modelUrl, prompt, nGen, nCtx, hook, backend = '
     decode_tps: (times.length - 1) * 1e3 / (times[times.length - 1] - times[0]),
     engine_decode_tps: r.timings.decodeTokensPerSecond,
     prefill_ms: r.timings.prefillMs, decode_ms: r.timings.decodeMs,
-    wasmMem: wasm.memory.buffer.byteLength, info: model.info.memory ?? null, tokens: r.tokens.slice(0, 16),
+    wasmMem: wasm.memory.buffer.byteLength, kvCacheBytes: model.info.kvCacheBytes, architecture: model.info.architecture, tokens: r.tokens.slice(0, 16),
     text: r.text.slice(0, 80),
   };
   model.dispose();

@@ -108,7 +108,7 @@ fn unknown_model_and_pre_are_errors() {
         ("tokenizer.ggml.pre", Value::from("no-such-pre")),
     ]);
     let e = Tokenizer::from_metadata(&m).unwrap_err();
-    assert_eq!(e.code(), "TOKENIZER_UNKNOWN_PRE");
+    assert_eq!(e.code(), "TOKENIZER_UNSUPPORTED");
 }
 
 /// A tiny xorshift generator: deterministic tests without dependencies (also on wasm).

@@ -1,20 +1,22 @@
 // The demo chat (www/) end to end in headless Chromium: loads the default model without a
 // click, streams llama.cpp's greedy continuation, stops a long generation with Stop, shows a
-// coded error for a truncated file, and leaves a screenshot in test-results/demo.png.
+// coded error for a truncated file, and leaves a screenshot in test-results/demo.png. Then a
+// non-default model of another architecture and tokenizer (the synthetic Llama 3: llama-bpe)
+// through the same page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { root, pkgDir, requirePkg, oracle, robustPrefix, startServer } from './helpers.mjs';
+import { root, pkgDir, requirePkg, oracle, robustPrefix, startServer, syntheticModels } from './helpers.mjs';
 
 const planets = oracle('gemma3-270m-q4_k_m.json').cases[2];
 let server, browser, page;
 
 before(async () => {
   requirePkg();
-  server = await startServer();
+  server = await startServer({ '/models/synthetic': syntheticModels() });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
@@ -69,4 +71,29 @@ test('demo: loads, streams the greedy continuation, stops, reports a truncated f
   await page.locator('#url-form button').click();
   await status().filter({ hasText: 'GGUF_TRUNCATED' }).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(root, 'test-results', 'demo-error.png'), fullPage: true });
+});
+
+test('demo: any supported model by URL (synthetic Llama 3 with the llama-bpe tokenizer)', async () => {
+  const fx = oracle('synthetic-llama3.json');
+  const c = fx.cases[1];
+  await page.goto(`${server.url}/www/index.html?model=/models/synthetic/synthetic-llama3.gguf`);
+  await status().filter({ hasText: /^Ready/ }).waitFor({ timeout: 60_000 });
+  assert.match(await page.locator('#mode').textContent(), /completion mode/);
+  await page.fill('#max-tokens', '16');
+  await page.getByTestId('prompt').fill(c.prompt);
+  await page.getByTestId('prompt').press('Enter');
+  await status().filter({ hasText: /^Done/ }).waitFor({ timeout: 60_000 });
+  const shown = await page.locator('.msg.completion .text').last().textContent();
+  // The package's F16 KV cache (the fixture's is F32) may take either of two near-tied tokens
+  // (gap < 0.5), so llama.cpp's tokens up to the first near tie (7 here).
+  const { Model } = await import(pathToFileURL(join(pkgDir, 'index.js')).href);
+  const m = await Model.load(`${server.url}/models/synthetic/synthetic-llama3.gguf`);
+  assert.deepEqual(Array.from(m.tokenize(c.prompt)), c.prompt_tokens);
+  const ref = await m.generate(c.prompt, { maxTokens: 16 });
+  m.dispose();
+  const robust = robustPrefix(c, 16);
+  assert.ok(robust.length >= 7, `robust prefix ${robust.length}`);
+  assert.deepEqual(ref.tokens.slice(0, robust.length), robust);
+  assert.equal(ref.tokens.length, 16);
+  assert.equal(shown, ref.text);
 });

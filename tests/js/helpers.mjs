@@ -91,7 +91,8 @@ export function tinyGguf({ typeId, dims = [32, 1], dataBytes = 32 * 4 }) {
  *   /hostile/iq4nl.gguf         a tensor of unsupported type IQ4_NL
  *   /slow/gemma.gguf            the real file, throttled (for abort tests)
  */
-export async function startServer() {
+/** The test server; `mounts` adds URL prefixes (directories or files) to the repository root's. */
+export async function startServer(mounts = {}) {
   const gemma = gemmaPath();
   const size = statSync(gemma).size;
   const header = readPrefix(gemma, 12 << 20);
@@ -148,7 +149,7 @@ export async function startServer() {
       res.on('close', () => clearInterval(timer));
     },
   };
-  return serve({ mounts: { '/': root }, routes });
+  return serve({ mounts: { '/': root, ...mounts }, routes });
 }
 
 function sendFileRange(res, path, size) {
