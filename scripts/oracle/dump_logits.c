@@ -7,7 +7,8 @@
 // one token per decode. To measure how far llama.cpp's own kernel paths sit from each other
 // (scripts/oracle/spread.mjs), the environment can switch single settings:
 // DUMP_LOGITS_REPACK=1 (weight repacking on), DUMP_LOGITS_FLASH=1 (flash attention on),
-// DUMP_LOGITS_KV_F16=1 (F16 K/V cache).
+// DUMP_LOGITS_KV_F16=1 (F16 K/V cache), DUMP_LOGITS_GPU=1 (every layer offloaded to the GPU
+// backend, when the binary is linked against a GPU build: spread.mjs's Vulkan row).
 //
 // usage:
 //   dump_logits info   BACKEND_DIR
@@ -62,7 +63,7 @@ static int unhex(const char * s, char * out) {
 // data is validated on load. The fixtures use it; the speed benchmark uses llama.cpp's defaults.
 static struct llama_model * load_model(const char * path, bool plain) {
     struct llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
+    mp.n_gpu_layers = getenv("DUMP_LOGITS_GPU") != NULL ? 999 : 0;
     if (plain) {
         mp.use_extra_bufts = getenv("DUMP_LOGITS_REPACK") != NULL;
         mp.check_tensors = true;

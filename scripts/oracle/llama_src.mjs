@@ -24,11 +24,19 @@ export function requireOracleInstall() {
   return NLC;
 }
 
-/** Directory holding the prebuilt CPU libllama for linux-x64. */
-export function llamaLibDir() {
+// node-llama-cpp's prebuilt linux-x64 builds: the CPU one (the fixtures' oracle) and the Vulkan
+// one (an optional dependency npm installs next to it; scripts/oracle/spread.mjs's GPU row).
+const FLAVORS = {
+  cpu: { pkg: "linux-x64", llama: "libllama.v0.4.0.so", ggml: "libggml.v0.4.0.so", bin: "dump_logits" },
+  vulkan: { pkg: "linux-x64-vulkan", llama: "libllama.vulkan.v0.4.0.so", ggml: "libggml.vulkan.v0.4.0.so", bin: "dump_logits_vulkan" },
+};
+
+/** Directory holding a prebuilt libllama for linux-x64 (`flavor`: cpu or vulkan). */
+export function llamaLibDir(flavor = "cpu") {
   requireOracleInstall();
-  const dir = join(ORACLE, "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
-  if (!existsSync(join(dir, "libllama.v0.4.0.so"))) throw new Error(`prebuilt libllama not found in ${dir}`);
+  const f = FLAVORS[flavor];
+  const dir = join(ORACLE, `node_modules/@node-llama-cpp/${f.pkg}/bins/${f.pkg}`);
+  if (!existsSync(join(dir, f.llama))) throw new Error(`prebuilt libllama (${flavor}) not found in ${dir}`);
   return dir;
 }
 
@@ -49,11 +57,15 @@ export function llamaCppInfo() {
   return `node-llama-cpp ${NLC_VERSION} (llama.cpp ${info.llamaCppGithubRepo} release ${info.tag}, prebuilt linux-x64 CPU)`;
 }
 
-/** Compiles dump_logits.c (when missing or older than its source); returns the binary path. */
-export function buildDumpLogits() {
+/**
+ * Compiles dump_logits.c against the `flavor` build (when missing or older than its source);
+ * returns the binary path.
+ */
+export function buildDumpLogits(flavor = "cpu") {
+  const f = FLAVORS[flavor];
   const src = join(REPO, "scripts/oracle/dump_logits.c");
-  const out = join(ORACLE, "build/dump_logits");
-  const lib = llamaLibDir();
+  const out = join(ORACLE, "build", f.bin);
+  const lib = llamaLibDir(flavor);
   if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) return out;
   const inc = llamaSrcDir();
   mkdirSync(join(ORACLE, "build"), { recursive: true });
@@ -61,15 +73,15 @@ export function buildDumpLogits() {
     "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
     "-I", join(inc, "include"), "-I", join(inc, "ggml/include"),
     src, "-o", out,
-    join(lib, "libllama.v0.4.0.so"), join(lib, "libggml.v0.4.0.so"), join(lib, "libggml-base.so"),
+    join(lib, f.llama), join(lib, f.ggml), join(lib, "libggml-base.so"),
     join(lib, "libllama-common.so"), `-Wl,-rpath,${lib}`, "-lm",
   ], { stdio: "inherit" });
   return out;
 }
 
 /** Runs dump_logits `args[0]` with the backend directory, then `args[1..]`; its stdout. */
-export function dump(bin, args, opts = {}) {
-  return execFileSync(bin, [args[0], llamaLibDir(), ...args.slice(1)], {
+export function dump(bin, args, opts = {}, flavor = "cpu") {
+  return execFileSync(bin, [args[0], llamaLibDir(flavor), ...args.slice(1)], {
     encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "inherit"], ...opts,
   });
 }

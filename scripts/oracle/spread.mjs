@@ -26,6 +26,12 @@ const LLAMA_PATHS = [
   ["llama.cpp repack+flash", { DUMP_LOGITS_REPACK: "1", DUMP_LOGITS_FLASH: "1" }],
   ["llama.cpp f16 KV", { DUMP_LOGITS_KV_F16: "1" }],
 ];
+// llama.cpp's Vulkan backend (every layer offloaded; Mesa's lavapipe here), same F32 KV cache
+// and flash attention off: how far llama.cpp's own GPU kernels sit from its CPU ones. ggml's
+// Vulkan backend skips CPU-type devices such as lavapipe unless they are named.
+const LLAMA_GPU_PATHS = [
+  ["llama.cpp Vulkan", { DUMP_LOGITS_GPU: "1", GGML_VK_VISIBLE_DEVICES: process.env.GGML_VK_VISIBLE_DEVICES ?? "0" }],
+];
 const OURS = [
   ["wasm-chord f32 KV", "f32"],
   ["wasm-chord f16 KV", "f16"],
@@ -62,14 +68,14 @@ function stats(fx, logitsAt) {
   return { max, mean: sum / n, flips, flipGap };
 }
 
-function llamaRows(bin, model, fx, dir) {
+function llamaRows(bin, model, fx, dir, paths = LLAMA_PATHS, flavor = "cpu") {
   const req = join(dir, "force.txt");
   writeFileSync(req, fx.cases.map((c) => {
     const toks = [...c.prompt_tokens, ...c.greedy_tokens.slice(0, c.steps.length - 1)];
     return `F ${c.prompt_tokens.length} ${toks.join(",")}\n`;
   }).join(""));
-  return LLAMA_PATHS.map(([name, env]) => {
-    const out = dump(bin, ["force", model, String(fx.n_ctx), req], { env: { ...process.env, ...env } });
+  return paths.map(([name, env]) => {
+    const out = dump(bin, ["force", model, String(fx.n_ctx), req], { env: { ...process.env, ...env } }, flavor);
     const cases = out.split("E\n").filter((b) => b.trim()).map((b) =>
       b.trim().split("\n").map((l) => l.slice(2).split(" ").map(Number)));
     return [name, stats(fx, (ci, si) => fx.cases[ci].steps[si].top.map(([id]) => cases[ci][si][id]))];
@@ -88,6 +94,12 @@ function ourRows(model, fixturePath, fx) {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const bin = buildDumpLogits();
+  let gpuBin = null;
+  try {
+    gpuBin = buildDumpLogits("vulkan");
+  } catch (e) {
+    console.log(`(no llama.cpp Vulkan row: ${e.message.split("\n")[0]})`);
+  }
   const work = mkdtempSync(join(tmpdir(), "wasm-chord-spread-"));
   try {
     const models = args.models ?? work;
@@ -101,7 +113,8 @@ function main() {
       const fx = JSON.parse(readFileSync(fixturePath, "utf8"));
       const model = join(models, fx.model);
       console.log(`\n${fx.model}: teacher-forced logits at the fixture's top-10 ids, vs llama.cpp plain`);
-      for (const [name, s] of [...llamaRows(bin, model, fx, work), ...ourRows(model, fixturePath, fx)]) {
+      const gpuRows = gpuBin ? llamaRows(gpuBin, model, fx, work, LLAMA_GPU_PATHS, "vulkan") : [];
+      for (const [name, s] of [...llamaRows(bin, model, fx, work), ...gpuRows, ...ourRows(model, fixturePath, fx)]) {
         console.log(`  ${name.padEnd(24)} max |Δ| ${s.max.toFixed(4)}  mean |Δ| ${s.mean.toFixed(4)}  top-1 flips ${s.flips} (largest fixture gap ${s.flipGap.toFixed(3)})`);
       }
     }

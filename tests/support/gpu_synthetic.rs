@@ -15,9 +15,10 @@ use super::oracle_json::synthetic_fixture;
 use super::synthetic_models::Variant;
 
 /// Near-tie bounds wider than 0.5 for the f32-activation mode, measured: phi3 flips one
-/// teacher-forced step at a fixture gap of 0.678 there (llama.cpp's own paths move its logits
-/// by up to 1.08 on this model, flash attention, BENCHMARKS.md, but flip only at gaps ≤ 0.39).
-/// With CPU rounding the GPU flips where llama.cpp's F16-KV path does (gaps 0.30 and 0.39).
+/// teacher-forced step at a fixture gap of 0.678 there — a step where llama.cpp's own GPU
+/// backend (Vulkan, same F32 cache) flips too: `node scripts/oracle/spread.mjs --variants phi3`,
+/// BENCHMARKS.md. With CPU rounding the GPU flips where llama.cpp's F16-KV path does (gaps 0.30
+/// and 0.39).
 pub const F32_ACTIVATION_TIES: &[(&str, f32)] = &[("phi3", 0.7)];
 
 /// The GPU rounding its matmul inputs as the CPU does.
