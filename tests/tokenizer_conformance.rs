@@ -362,6 +362,26 @@ fn pre_tokenizers_are_selected_by_name() {
     assert_eq!(load(BPE_DEFAULT).pre_tokenizer(), Some(PreRegex::Default));
 }
 
+/// DeepSeek-R1-Distill-Qwen's files say `deepseek-r1-qwen`, which llama.cpp handles in the very
+/// branch that handles `qwen2` (llama-vocab.cpp: same pre-type, `clean_spaces` false): the
+/// Qwen2 vocabulary under that name must give llama.cpp's Qwen2 tokens for every fixture input.
+#[test]
+fn deepseek_r1_qwen_tokenizes_as_llama_cpp_qwen2() {
+    let m = edit(BPE_QWEN2, |e| {
+        set(e, "tokenizer.ggml.pre", Value::from("deepseek-r1-qwen"))
+    });
+    let tok = Tokenizer::from_metadata(&m).expect("deepseek-r1-qwen loads");
+    assert_eq!(tok.pre_tokenizer(), Some(PreRegex::Qwen2));
+    let fx = json::parse(BPE_QWEN2_JSON);
+    let bad = check(&tok, &fx);
+    assert!(
+        bad.is_empty(),
+        "{} mismatches: {:?}",
+        bad.len(),
+        &bad[..bad.len().min(5)]
+    );
+}
+
 // ---- streaming -------------------------------------------------------------------------
 
 /// Pushes ids one by one; returns each push's output and the final flush.
