@@ -7,9 +7,10 @@
 //! files for llama.cpp.
 //!
 //! Every model has the same shape ([`N_EMBD`], [`N_HEAD`], [`N_HEAD_KV`], [`N_FF`],
-//! [`N_CTX`]) and differs in architecture (what [`Arch`] adds to the llama block:
-//! Qwen2's q/k/v biases, Qwen3's head norms and wider heads, …; the vocabulary, [`Arch::vocab`]), layer count, tensor types and
-//! whether the output head is tied to `token_embd`; see [`VARIANTS`]. The bytes are a pure function of this file
+//! [`N_CTX`]) and differs in architecture (what [`Arch`] adds to the llama block: Qwen2's
+//! q/k/v biases, Qwen3's head norms and wider heads, …; its vocabulary, [`Arch::vocab`]),
+//! layer count, tensor types and whether the output head is tied to `token_embd`; see
+//! [`VARIANTS`]. The bytes are a pure function of this file
 //! (and of the crate's reference quantizers for the legacy types): only integer arithmetic
 //! and IEEE-exact f32 operations (+, −, ×, ÷, sqrt) are used, never `ln`/`cos`, so every
 //! platform produces the same file. `tests/oracle_fixtures.rs` checks the sha256 of each
