@@ -32,22 +32,32 @@ after(async () => {
 
 const status = () => page.getByTestId('status');
 
-test('demo: loads, streams the greedy continuation, stops, reports a truncated file', async () => {
-  await page.goto(`${server.url}/www/index.html?model=/models/gemma.gguf`);
-  await status().filter({ hasText: /^Ready/ }).waitFor({ timeout: 120_000 });
+/**
+ * Opens the demo on `model`, waits until it is ready in completion mode, sends `prompt` for
+ * `maxTokens` greedy tokens (temperature 0 is the default) with the Enter key; returns the text
+ * shown, and the package's own generation for the same prompt (the expected text).
+ */
+async function completeInDemo(model, prompt, maxTokens, timeout) {
+  await page.goto(`${server.url}/www/index.html?model=${model}`);
+  await status().filter({ hasText: /^Ready/ }).waitFor({ timeout });
   assert.match(await page.locator('#mode').textContent(), /completion mode/);
-
-  // Greedy (temperature 0 is the default), 16 tokens, sent with the Enter key.
-  await page.fill('#max-tokens', '16');
-  await page.getByTestId('prompt').fill(planets.prompt);
+  await page.fill('#max-tokens', String(maxTokens));
+  await page.getByTestId('prompt').fill(prompt);
   await page.getByTestId('prompt').press('Enter');
-  await status().filter({ hasText: /^Done/ }).waitFor({ timeout: 120_000 });
+  await status().filter({ hasText: /^Done/ }).waitFor({ timeout });
   const shown = await page.locator('.msg.completion .text').last().textContent();
-  // The expected text: llama.cpp's 16 greedy tokens, rendered by the package itself.
   const { Model } = await import(pathToFileURL(join(pkgDir, 'index.js')).href);
-  const m = await Model.load(`${server.url}/models/gemma.gguf`);
-  const ref = await m.generate(planets.prompt, { maxTokens: 16 });
-  m.dispose();
+  const m = await Model.load(`${server.url}${model}`);
+  try {
+    return { shown, ref: await m.generate(prompt, { maxTokens }), tokens: Array.from(m.tokenize(prompt)) };
+  } finally {
+    m.dispose();
+  }
+}
+
+test('demo: loads, streams the greedy continuation, stops, reports a truncated file', async () => {
+  // llama.cpp's 16 greedy tokens, rendered by the package itself, are what the page shows.
+  const { shown, ref } = await completeInDemo('/models/gemma.gguf', planets.prompt, 16, 120_000);
   assert.deepEqual(ref.tokens, robustPrefix(planets, 16));
   assert.equal(shown, ref.text);
   assert.match(await status().textContent(), /16 tokens/);
@@ -76,21 +86,10 @@ test('demo: loads, streams the greedy continuation, stops, reports a truncated f
 test('demo: any supported model by URL (synthetic Llama 3 with the llama-bpe tokenizer)', async () => {
   const fx = oracle('synthetic-llama3.json');
   const c = fx.cases[1];
-  await page.goto(`${server.url}/www/index.html?model=/models/synthetic/synthetic-llama3.gguf`);
-  await status().filter({ hasText: /^Ready/ }).waitFor({ timeout: 60_000 });
-  assert.match(await page.locator('#mode').textContent(), /completion mode/);
-  await page.fill('#max-tokens', '16');
-  await page.getByTestId('prompt').fill(c.prompt);
-  await page.getByTestId('prompt').press('Enter');
-  await status().filter({ hasText: /^Done/ }).waitFor({ timeout: 60_000 });
-  const shown = await page.locator('.msg.completion .text').last().textContent();
+  const { shown, ref, tokens } = await completeInDemo('/models/synthetic/synthetic-llama3.gguf', c.prompt, 16, 60_000);
+  assert.deepEqual(tokens, c.prompt_tokens);
   // The package's F16 KV cache (the fixture's is F32) may take either of two near-tied tokens
   // (gap < 0.5), so llama.cpp's tokens up to the first near tie (7 here).
-  const { Model } = await import(pathToFileURL(join(pkgDir, 'index.js')).href);
-  const m = await Model.load(`${server.url}/models/synthetic/synthetic-llama3.gguf`);
-  assert.deepEqual(Array.from(m.tokenize(c.prompt)), c.prompt_tokens);
-  const ref = await m.generate(c.prompt, { maxTokens: 16 });
-  m.dispose();
   const robust = robustPrefix(c, 16);
   assert.ok(robust.length >= 7, `robust prefix ${robust.length}`);
   assert.deepEqual(ref.tokens.slice(0, robust.length), robust);
