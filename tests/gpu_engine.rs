@@ -224,7 +224,7 @@ fn decode_reuses_bind_groups() {
 /// fixtures' F32), and by default it multiplies f32 activations where llama.cpp quantizes
 /// them, so it may pick the other of two near-tied tokens (measured: 0–3 of 48 steps per
 /// model, gaps 0.06–0.42; phi3: `F32_ACTIVATION_TIES` in tests/support/gpu_synthetic.rs; the CPU
-/// path: 48/48). tests/web_gpu.rs runs the same in headless Chromium.
+/// path: 48/48). tests/web_gpu_models.rs runs the same in headless Chromium.
 #[test]
 fn synthetic_models_match_llama_cpp() {
     for (mode, opts) in modes() {
