@@ -202,7 +202,7 @@ async function runOne(server, engine, opts, { profile = false } = {}) {
       const m = await import('/scripts/bench/e2e-engines.mjs');
       const env = { isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency, ua: navigator.userAgent, webgpu: await m.webgpuAdapter() };
       const hook = profile ? self.benchHook : undefined;
-      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook, backend: engine.backend ?? 'cpu', pkg: engine.pkg }) : await m.runWllama({ ...opts, threads: engine.threads });
+      const res = engine.name === 'wasm-chord' ? await m.runChord({ ...opts, hook, backend: engine.backend ?? 'cpu', pkg: engine.pkg, cache: engine.cache }) : await m.runWllama({ ...opts, threads: engine.threads });
       return { ...res, env };
     }, { engine, opts, profile });
     const pid = browserPid(tag);
@@ -262,6 +262,7 @@ async function main() {
   });
   const engines = [{ key: 'chord1', name: 'wasm-chord', threads: 1 }, { key: 'wllama1', name: 'wllama', threads: 1 }];
   if (cpus().length >= 2) engines.push({ key: 'wllama2', name: 'wllama', threads: 2 });
+  engines.push({ key: 'chordcache', name: 'wasm-chord', threads: 1, cache: true, label: 'wasm-chord 1t, from cache' });
   if (opts.webgpu) engines.push({ key: 'chordgpu', name: 'wasm-chord', threads: 1, backend: 'webgpu' });
   if (opts.baseline) {
     if (!existsSync(join(opts.baseline, 'index.js'))) throw new Error(`--baseline ${opts.baseline}: no index.js there (a built pkg/ directory)`);
@@ -331,6 +332,7 @@ async function main() {
   const stat = (key, f) => { const xs = results[key].map(f).filter((x) => Number.isFinite(x)); return xs.length ? { med: median(xs), min: Math.min(...xs), max: Math.max(...xs) } : null; };
   const rows = [
     ['load → ready (ms)', (r) => r.load_ms, 0, 'lower'],
+    ['first load, writing the cache (ms)', (r) => r.load_store_ms, 0, 'lower'],
     ['time to first token (ms)', (r) => r.ttft_ms, 0, 'lower'],
     [`prefill tok/s (${opts.prompt}-token prompt)`, (r) => r.prefill_tps, 1, 'higher'],
     [`decode tok/s (${opts.gen} greedy tokens)`, (r) => r.decode_tps, 1, 'higher'],

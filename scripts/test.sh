@@ -43,4 +43,8 @@ node scripts/build.mjs
 # The same package with the test hooks (teacher forcing, simulated device loss) for the tests
 # that need them; pkg/ stays the published build.
 node scripts/build.mjs --profile test
+# Model.load caches URLs by default; the tests' cache is a fresh directory, not ~/.cache.
+WASM_CHORD_CACHE_DIR=$(mktemp -d)
+export WASM_CHORD_CACHE_DIR
+trap 'rm -rf "$WASM_CHORD_CACHE_DIR"' EXIT
 node --test tests/js/

@@ -6,7 +6,7 @@ const els = {
   url: $('model-url'), urlForm: $('url-form'), file: $('model-file'), backend: $('backend'), badge: $('backend-badge'),
   progressWrap: $('progress-wrap'), progress: $('progress'), progressText: $('progress-text'), info: $('model-info'),
   output: $('output'), form: $('prompt-form'), prompt: $('prompt'), send: $('send'), stop: $('stop'), clear: $('clear'),
-  status: $('status'), mode: $('mode'),
+  status: $('status'), mode: $('mode'), cacheList: $('cache-list'), cacheUsage: $('cache-usage'),
   temperature: $('temperature'), topK: $('top-k'), topP: $('top-p'), maxTokens: $('max-tokens'), seed: $('seed'),
 };
 
@@ -74,11 +74,13 @@ async function load(src, label) {
     const m = await WorkerModel.load(src, {
       backend: els.backend.value,
       signal: ac.signal,
-      onProgress: ({ phase, loaded, total }) => {
+      onProgress: ({ phase, loaded, total, from, reason }) => {
+        if (phase === 'retry' || phase === 'cache') { setStatus(`${phase === 'retry' ? 'Connection problem, resuming' : 'Not cached'}: ${reason}`); return; }
         if (total) els.progress.value = (100 * loaded) / total;
         else els.progress.removeAttribute('value');
         const pct = total ? ` (${((100 * loaded) / total).toFixed(0)} %)` : '';
-        const what = { download: 'Downloading', header: 'Header validated', prepare: 'Preparing', ready: 'Ready' }[phase] ?? phase;
+        const reading = from === 'cache' ? 'Reading from the cache' : 'Downloading';
+        const what = { download: reading, header: 'Header validated', prepare: 'Preparing', ready: 'Ready' }[phase] ?? phase;
         els.progressText.textContent = `${what}: ${mib(loaded)}${total ? ` of ${mib(total)}` : ''}${pct}`;
         setStatus(`${what} ${label}${pct}`);
       },
@@ -94,7 +96,9 @@ async function load(src, label) {
     els.mode.textContent = i.chatTemplate ? 'chat (model template)' : 'completion mode: this model has no chat template, your text is continued as written';
     history = [];
     setBusy(false);
-    setStatus(`Ready: ${label} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const whence = { hit: ' from the cache (no download)', stored: ', now cached', off: ` (not cached: ${i.cache?.reason})` }[i.cache?.status] ?? '';
+    setStatus(`Ready: ${label} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s${whence}`);
+    refreshCache();
     els.prompt.focus();
   } catch (e) {
     if (ac.signal.aborted && e?.code === 'ABORTED') return;
@@ -180,5 +184,41 @@ document.addEventListener('drop', (e) => {
   if (f) load(f, f.name);
 });
 
+/** The cached-models panel: name, size, a delete button each. */
+async function refreshCache() {
+  let list, usage;
+  try {
+    [list, usage] = await Promise.all([WorkerModel.listCached(), WorkerModel.cacheUsage()]);
+  } catch (e) {
+    els.cacheUsage.textContent = 'unavailable';
+    els.cacheList.replaceChildren();
+    return;
+  }
+  els.cacheUsage.textContent = `${mib(usage.bytes)}${usage.quota ? ` · quota ${(usage.quota / 2 ** 30).toFixed(1)} GiB` : ''}`;
+  els.cacheList.replaceChildren(...list.map((r) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = new URL(r.url).pathname.split('/').pop();
+    name.title = `${r.url}\nstored ${r.storedAt}`;
+    const size = document.createElement('span');
+    size.textContent = mib(r.size);
+    const del = document.createElement('button');
+    del.type = 'button';
+    del.textContent = 'Delete';
+    del.setAttribute('aria-label', `Delete ${name.textContent} from the cache`);
+    del.addEventListener('click', async () => { await WorkerModel.deleteCached(r.url); refreshCache(); });
+    li.append(name, size, del);
+    return li;
+  }));
+  if (!list.length) {
+    const li = document.createElement('li');
+    li.className = 'hint';
+    li.textContent = 'none yet';
+    els.cacheList.append(li);
+  }
+}
+
 els.url.value = DEFAULT_MODEL;
+refreshCache();
 load(DEFAULT_MODEL, DEFAULT_MODEL.split('/').pop());

@@ -1,6 +1,7 @@
 // A small static server for the demo, the browser tests and the benchmarks: 127.0.0.1 only,
 // COOP/COEP headers (cross-origin isolation, for SharedArrayBuffer and threads), an exact
-// Content-Length on every file, and `mounts` mapping URL prefixes to directories or files.
+// Content-Length, validators and byte ranges on every file (sendFile), and `mounts` mapping
+// URL prefixes to directories or files.
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
@@ -29,13 +30,13 @@ export function serve({ port = 0, mounts, routes = {}, log = false }) {
     try { st = file && statSync(file); } catch { st = null; }
     if (st?.isDirectory()) {
       const index = join(file, 'index.html');
-      try { st = statSync(index); return send(res, index, st, req.method); } catch { st = null; }
+      try { st = statSync(index); return sendFile(req, res, index, st); } catch { st = null; }
     }
     if (!st?.isFile()) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       return res.end('not found');
     }
-    send(res, file, st, req.method);
+    sendFile(req, res, file, st);
   });
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
@@ -66,8 +67,41 @@ function resolve(mounts, path) {
   return null;
 }
 
-function send(res, file, st, method) {
-  res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': st.size });
-  if (method === 'HEAD') return res.end();
-  createReadStream(file).pipe(res);
+/**
+ * A file with what resumable, cached downloads need: a strong ETag and Last-Modified (so a
+ * client can revalidate with If-None-Match / If-Modified-Since and get a 304), and single byte
+ * ranges (`Range: bytes=N-` / `bytes=N-M`, honoured only while `If-Range` still matches).
+ * `opts.ranges: false` serves as a server without range support would.
+ */
+export function sendFile(req, res, file, st = statSync(file), opts = {}) {
+  const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}${opts.etagSuffix ?? ''}"`;
+  const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
+  const headers = { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ETag: etag, 'Last-Modified': lastModified };
+  if (opts.ranges !== false) headers['Accept-Ranges'] = 'bytes';
+  const inm = req.headers['if-none-match'];
+  const ims = req.headers['if-modified-since'];
+  if ((inm && inm.split(',').some((t) => t.trim() === etag)) || (!inm && ims && Date.parse(ims) >= Date.parse(lastModified))) {
+    res.writeHead(304, { ETag: etag, 'Last-Modified': lastModified });
+    return res.end();
+  }
+  let start = 0;
+  let end = st.size - 1;
+  let status = 200;
+  const range = opts.ranges !== false && /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  if (range && (!ifRange || ifRange === etag || ifRange === lastModified)) {
+    start = Number(range[1]);
+    if (range[2]) end = Math.min(end, Number(range[2]));
+    if (start > end) {
+      res.writeHead(416, { 'Content-Range': `bytes */${st.size}` });
+      return res.end();
+    }
+    status = 206;
+    headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
+  }
+  headers['Content-Length'] = end - start + 1;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') return res.end();
+  const body = createReadStream(file, { start, end });
+  opts.pipe ? opts.pipe(body, res, start) : body.pipe(res);
 }

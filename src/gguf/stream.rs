@@ -84,6 +84,11 @@ impl GgufStream {
         self.header.as_ref()
     }
 
+    /// Every byte received so far (for checksums computed as the file arrives).
+    pub fn received_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Appends a chunk. After an error the stream is spent: every later call returns it.
     pub fn push(&mut self, chunk: &[u8]) -> Result<StreamStatus> {
         if let Some(e) = &self.failed {

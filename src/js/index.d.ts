@@ -12,11 +12,48 @@ export type ModelSource =
 export type Backend = 'auto' | 'cpu' | 'webgpu';
 
 export interface LoadProgress {
-  /** 'download' while bytes arrive, 'header' once the header validated, then 'prepare', 'ready'. */
-  phase: 'download' | 'header' | 'prepare' | 'ready';
+  /**
+   * 'download' while bytes arrive (monotone, also across resumes), 'header' once the header
+   * validated, then 'prepare', 'ready'. 'retry': the connection dropped or stalled and the
+   * download resumes (`restart: true`: from byte 0). 'cache': the file could not be cached,
+   * or its cached copy was damaged (`cached: false`, `reason`).
+   */
+  phase: 'download' | 'header' | 'prepare' | 'ready' | 'retry' | 'cache';
   loaded: number;
-  /** Bytes expected (Content-Length, Blob size, byte length) when known. */
+  /** Bytes expected (Content-Length, Blob size, byte length, cache record) when known. */
   total?: number;
+  /** Where the bytes come from: the persistent cache or the network (or the given source). */
+  from?: 'cache' | 'network';
+  reason?: string;
+  attempt?: number;
+  restart?: boolean;
+  cached?: boolean;
+}
+
+/** Where the model cache lives: OPFS in browsers; in Node a directory. */
+export interface CacheOptions {
+  /** Node: the cache directory (default $WASM_CHORD_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, + wasm-chord/http). */
+  cacheDir?: string;
+}
+
+/** A cached model, as `Model.listCached()` lists it. */
+export interface CachedModel {
+  url: string;
+  size: number;
+  etag?: string;
+  lastModified?: string;
+  /** Base64 SHA-256, when the file was loaded with an `integrity`. */
+  sha256?: string;
+  storedAt: string;
+}
+
+export interface CacheUsage {
+  /** Bytes of cached models, and how many. */
+  bytes: number;
+  models: number;
+  /** navigator.storage.estimate() for the whole origin in browsers; Node: `usage` undefined, `quota` = free disk space. */
+  usage?: number;
+  quota?: number;
 }
 
 export interface LoadOptions {
@@ -32,6 +69,20 @@ export interface LoadOptions {
   contextLength?: number;
   /** Total size for a ReadableStream source without a known length (enables early validation). */
   size?: number;
+  /**
+   * URL sources: keep the file in persistent storage as it downloads and load it from there
+   * next time, revalidated with the server (ETag / Last-Modified; served from the cache when
+   * the server is unreachable). Default true. Caching never makes a load fail: when storage is
+   * unavailable or full the load succeeds uncached (`info.cache.reason`).
+   */
+  cache?: boolean;
+  /** `'sha256-<base64>'` (as in Subresource Integrity): checked as the bytes arrive; a mismatch rejects with INTEGRITY_MISMATCH and caches nothing. */
+  integrity?: string;
+  /** URL sources: ms without a byte before the download is resumed (default 30000). */
+  stallTimeout?: number;
+  /** URL sources: how many consecutive failed attempts (drops, stalls, 5xx) without new bytes are retried, with backoff (default 4). */
+  retries?: number;
+  cacheDir?: string;
 }
 
 export interface GenerateOptions {
@@ -147,6 +198,14 @@ export interface ModelInfo {
   chatTemplate?: string;
   bosTokenId?: number;
   eosTokenId?: number;
+  /** URL sources: whether the file is in the persistent cache now. */
+  cached?: boolean;
+  /**
+   * URL sources: 'hit' (read from the cache; `revalidation` says how it was checked: 'not
+   * modified', 'unchanged', 'offline (…)', 'the server answered HTTP …'), 'stored' (downloaded
+   * and cached), 'off' (downloaded, not cached: `reason`).
+   */
+  cache?: { status: 'hit' | 'stored' | 'off'; revalidation?: string; reason?: string };
 }
 
 /** Every wasm-chord failure: `code` is stable (e.g. GGUF_TRUNCATED), `message` names the culprit. */
@@ -158,6 +217,12 @@ export class WasmChordError extends Error {
 export class Model {
   private constructor();
   static load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+  /** The cached models (CACHE_UNAVAILABLE where there is no storage). */
+  static listCached(options?: CacheOptions): Promise<CachedModel[]>;
+  /** Deletes the cached copy of `url`; resolves to whether there was one. */
+  static deleteCached(url: string | URL, options?: CacheOptions): Promise<boolean>;
+  static clearCache(options?: CacheOptions): Promise<void>;
+  static cacheUsage(options?: CacheOptions): Promise<CacheUsage>;
   readonly info: ModelInfo;
   generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
   stream(prompt: string, options?: GenerateOptions): AsyncGenerator<{ text: string; tokenId: number }, void, void>;

@@ -4,7 +4,12 @@
 // the body into wasm memory chunk by chunk, progress and abort, step-wise generation that
 // yields to the event loop between tokens, and errors with stable codes.
 
-import init, { WasmLoader, WasmModel, version as wasmVersion } from './wasm_chord.js';
+import init, { WasmModel, cache_key, version as wasmVersion } from './wasm_chord.js';
+import { WasmChordError, abortError, fromWasm } from './errors.js';
+import { loadModel, yieldToEventLoop, absoluteUrl } from './load.js';
+import { openStore } from './cache.js';
+
+export { WasmChordError };
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
@@ -34,175 +39,95 @@ export function initWasm(moduleOrPath) {
   return wasmReady;
 }
 
-/** The error every wasm-chord failure is: `error.code` is stable, `error.message` names the culprit. */
-export class WasmChordError extends Error {
-  constructor(code, message, options) {
-    super(message, options);
-    this.name = 'WasmChordError';
-    this.code = code;
-  }
-}
-
-function fromWasm(e) {
-  if (e instanceof WasmChordError) return e;
-  if (e && typeof e === 'object' && typeof e.code === 'string') return new WasmChordError(e.code, e.message);
-  if (e instanceof WebAssembly.RuntimeError) {
-    return new WasmChordError('INTERNAL', `wasm-chord crashed (${e.message}); this is a bug, please report it`, { cause: e });
-  }
-  return e;
-}
-
-function abortError(signal) {
-  const reason = signal?.reason;
-  const detail = reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : '';
-  return new WasmChordError('ABORTED', `aborted${detail}`);
-}
-
-/** Yields to the event loop (so abort signals, messages and rendering get a turn). */
-const yieldToEventLoop = (() => {
-  // Node (and Bun, Deno): setImmediate holds the event loop open until it runs. A message on
-  // an unreferenced MessagePort does not: a plain script awaiting it exited with code 13
-  // ("unsettled top-level await") in the middle of Model.load or generate.
-  if (typeof setImmediate === 'function') return () => new Promise((resolve) => setImmediate(resolve));
-  if (typeof MessageChannel !== 'undefined') {
-    // Browsers: a message task, not a timer, which is clamped to 4 ms when nested.
-    const ch = new MessageChannel();
-    const queue = [];
-    ch.port1.onmessage = () => queue.shift()?.();
-    return () => new Promise((resolve) => { queue.push(resolve); ch.port2.postMessage(0); });
-  }
-  return () => new Promise((resolve) => setTimeout(resolve, 0));
-})();
-
-/** Turns any supported source into `{ stream, total, name }`. */
-async function openSource(source, signal) {
-  if (typeof source === 'string' || source instanceof URL) {
-    let res;
-    try {
-      res = await fetch(source, { signal });
-    } catch (e) {
-      if (signal?.aborted) throw abortError(signal);
-      throw new WasmChordError('FETCH_FAILED', `could not fetch ${source}: ${e.message}`, { cause: e });
-    }
-    return fromResponse(res, String(source));
-  }
-  if (typeof Response !== 'undefined' && source instanceof Response) return fromResponse(source, source.url || 'response');
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    return { stream: source.stream(), total: source.size, name: source.name ?? 'blob' };
-  }
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-    const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-    const stream = new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } });
-    return { stream, total: bytes.byteLength, name: 'bytes' };
-  }
-  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
-    return { stream: source, total: undefined, name: 'stream' };
-  }
-  throw new WasmChordError('INVALID_SOURCE',
-    'Model.load: source must be a URL string, URL, Response, Blob/File, ArrayBuffer, Uint8Array or ReadableStream<Uint8Array>');
-}
-
-function fromResponse(res, name) {
-  if (!res.ok) throw new WasmChordError('FETCH_FAILED', `fetching ${name} failed: HTTP ${res.status} ${res.statusText}`);
-  if (!res.body) throw new WasmChordError('FETCH_FAILED', `fetching ${name} gave no body`);
-  // With a content encoding, Content-Length counts compressed bytes, not the file.
-  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  const len = Number(res.headers.get('content-length'));
-  const total = !encoded && Number.isSafeInteger(len) && len > 0 ? len : undefined;
-  return { stream: res.body, total, name };
-}
-
-const STATUS_HEADER_READY = 1;
-
 /** A loaded model. Create with `await Model.load(source, options)`. */
 export class Model {
   #wasm;
   #busy = false;
   #info;
+  #cache;
 
   /** @private use Model.load */
-  constructor(wasmModel) {
+  constructor(wasmModel, cache) {
     this.#wasm = wasmModel;
-    this.#info = wasmModel.info();
+    this.#cache = cache;
+    this.#info = this.#withCache(wasmModel.info());
+  }
+
+  // info.cached and info.cache ({ status: 'hit'|'stored'|'off', reason? }) for URL loads.
+  #withCache(info) {
+    if (!this.#cache) return info;
+    return { ...info, cached: this.#cache.status !== 'off', cache: this.#cache };
   }
 
   /**
-   * Streams a GGUF file into wasm memory, validating the header as soon as it arrives.
+   * Streams a GGUF file into wasm memory, validating the header as soon as it arrives. A URL
+   * is cached (OPFS in browsers, a directory in Node) as it downloads and read from there on
+   * the next load; a dropped or stalled download resumes where it stopped.
    * @param {string|URL|Response|Blob|ArrayBuffer|Uint8Array|ReadableStream<Uint8Array>} source
-   * @param {{onProgress?: (p: {phase: string, loaded: number, total?: number}) => void,
-   *          signal?: AbortSignal, backend?: 'auto'|'cpu'|'webgpu', contextLength?: number,
-   *          size?: number}} [options]
+   * @param {import('./index.d.ts').LoadOptions} [options]
    */
   static async load(source, options = {}) {
-    const { onProgress, signal, contextLength, backend = 'auto' } = options;
+    const { onProgress, signal, backend = 'auto' } = options;
     if (!['auto', 'cpu', 'webgpu'].includes(backend)) {
       throw new WasmChordError('INVALID_OPTION', `backend must be 'auto', 'cpu' or 'webgpu', not ${JSON.stringify(backend)}`);
     }
     if (signal?.aborted) throw abortError(signal);
     const wasm = await initWasm();
-    const { stream, total: advertised, name } = await openSource(source, signal);
-    const total = advertised ?? (Number.isSafeInteger(options.size) ? options.size : undefined);
-    const progress = (phase, loaded) => { try { onProgress?.({ phase, loaded, total }); } catch { /* a UI bug must not break loading */ } };
-
-    let loader;
+    const progress = (phase, loaded, extra) => {
+      try { onProgress?.({ phase, loaded, ...extra }); } catch { /* a UI bug must not break loading */ }
+    };
+    let wasmModel, loaded, cache;
     try {
-      loader = new WasmLoader(total, contextLength);
-    } catch (e) { throw fromWasm(e); }
-    const reader = stream.getReader();
-    const onAbort = () => { reader.cancel(signal.reason).catch(() => {}); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let loaded = 0;
-    try {
-      progress('download', 0);
-      for (;;) {
-        let chunk;
-        try {
-          chunk = await reader.read();
-        } catch (e) {
-          if (signal?.aborted) throw abortError(signal);
-          // The connection broke: the file is incomplete.
-          const of = total !== undefined ? ` of ${total}` : '';
-          throw new WasmChordError('GGUF_TRUNCATED', `${name}: download ended after ${loaded}${of} bytes (${e?.message ?? e})`, { cause: e });
-        }
-        const { done, value } = chunk;
-        if (signal?.aborted) throw abortError(signal);
-        if (done) break;
-        if (!value?.byteLength) continue;
-        // One copy: the chunk goes straight into the buffer that becomes the model's memory.
-        const ptr = loader.reserve(value.byteLength);
-        new Uint8Array(wasm.memory.buffer, ptr, value.byteLength).set(value);
-        const status = loader.commit();
-        loaded += value.byteLength;
-        if (status === STATUS_HEADER_READY) progress('header', loaded);
-        progress('download', loaded);
-      }
+      ({ wasmModel, loaded, cache } = await loadModel(wasm.memory, source, options, progress));
+    } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      progress('prepare', loaded);
-      await yieldToEventLoop();
-      const wasmModel = loader.finish();
-      loader = null;
+      throw fromWasm(e);
+    }
+    try {
       if (backend !== 'cpu') {
         // 'auto' stays on the CPU (with the reason in info.backendReason) when WebGPU is
         // missing, software-only or too small for the model; 'webgpu' rejects instead.
-        try {
-          await wasmModel.enable_webgpu(backend === 'webgpu');
-        } catch (e) {
-          wasmModel.free();
-          throw e;
-        }
-        if (signal?.aborted) { wasmModel.free(); throw abortError(signal); }
+        await wasmModel.enable_webgpu(backend === 'webgpu');
+        if (signal?.aborted) throw abortError(signal);
       }
-      const model = new Model(wasmModel);
-      progress('ready', loaded);
-      return model;
     } catch (e) {
-      reader.cancel().catch(() => {});
+      wasmModel.free();
       if (signal?.aborted) throw abortError(signal);
       throw fromWasm(e);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      loader?.free();
     }
+    const model = new Model(wasmModel, cache);
+    progress('ready', loaded, { total: loaded });
+    return model;
+  }
+
+  /** The cached models: `[{ url, size, etag?, lastModified?, sha256?, storedAt }]`. */
+  static async listCached(options = {}) {
+    const store = await cacheStore(options);
+    return (await store.list()).map(publicRecord);
+  }
+
+  /** Deletes `url`'s cached copy; resolves to whether there was one. */
+  static async deleteCached(url, options = {}) {
+    const store = await cacheStore(options);
+    await initWasm();
+    const key = cache_key(absoluteUrl(url));
+    const had = (await store.list()).some((r) => r.url === absoluteUrl(url));
+    await store.delete(key);
+    return had;
+  }
+
+  /** Deletes every cached model. */
+  static async clearCache(options = {}) {
+    const store = await cacheStore(options);
+    await initWasm();
+    for (const r of await store.list()) await store.delete(cache_key(r.url));
+  }
+
+  /** `{ bytes, models, usage?, quota? }`: what the cache holds, and the storage estimate (whole origin in browsers; free space in Node). */
+  static async cacheUsage(options = {}) {
+    const store = await cacheStore(options);
+    const list = await store.list();
+    return { bytes: list.reduce((a, r) => a + r.size, 0), models: list.length, ...await store.usage() };
   }
 
   /** Architecture, name, sizes, tensor types, vocabulary, chat template, backend, memory. */
@@ -291,7 +216,7 @@ export class Model {
         } catch (e) { throw fromWasm(e); }
         if (ev.backendSwitch) {
           // The GPU was lost: the generation continues on the CPU.
-          this.#info = wasm.info();
+          this.#info = this.#withCache(wasm.info());
           try { onBackendChange?.({ backend: this.#info.backend, reason: ev.backendSwitch }); } catch { /* a UI bug must not break generation */ }
         }
         if (!ev.done && !ev.pending) {
@@ -357,3 +282,16 @@ function toWasmOptions(options) {
 }
 
 export const version = () => wasmVersion();
+
+async function cacheStore(options) {
+  try {
+    return await openStore({ cacheDir: options.cacheDir });
+  } catch (e) {
+    throw new WasmChordError('CACHE_UNAVAILABLE', `the model cache cannot be used here: ${e?.message ?? e}`, { cause: e });
+  }
+}
+
+function publicRecord(r) {
+  const { version: _, xxh3: __, ...rest } = r;
+  return rest;
+}

@@ -2,7 +2,7 @@
 // running in a dedicated Web Worker so loading and generation never block the page.
 // Differences from Model: tokenize/detokenize/applyChatTemplate return Promises.
 
-import { WasmChordError } from './index.js';
+import { Model, WasmChordError } from './index.js';
 
 export { WasmChordError };
 
@@ -42,7 +42,8 @@ export class WorkerModel {
     const wm = new WorkerModel(worker);
     const transfer = [];
     let payload = source;
-    if (source instanceof URL) payload = source.href;
+    // Resolved here: the worker would resolve a relative URL against its own script's URL.
+    if (source instanceof URL || typeof source === 'string') payload = new URL(String(source), globalThis.location?.href).href;
     else if (typeof Response !== 'undefined' && source instanceof Response) {
       // A Response cannot cross threads; its body stream can (transferred, not copied).
       const len = Number(source.headers.get('content-length'));
@@ -70,6 +71,16 @@ export class WorkerModel {
   get info() {
     return this.#info;
   }
+
+  // The cache is the origin's storage, shared with the worker: managed from here directly.
+  /** Same as `Model.listCached`. */
+  static listCached(options) { return Model.listCached(options); }
+  /** Same as `Model.deleteCached`. */
+  static deleteCached(url, options) { return Model.deleteCached(url, options); }
+  /** Same as `Model.clearCache`. */
+  static clearCache(options) { return Model.clearCache(options); }
+  /** Same as `Model.cacheUsage`. */
+  static cacheUsage(options) { return Model.cacheUsage(options); }
 
   tokenize(text, options) {
     return this.#request({ type: 'tokenize', text: String(text), options });

@@ -3,7 +3,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, memory_bytes, WasmModel};
+use super::digest::Digests;
+use super::{js_error, memory_bytes, to_js, WasmModel};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, GgufStream, StreamStatus};
@@ -20,15 +21,18 @@ const SCRATCH_BYTES: u64 = 96 << 20;
 pub struct WasmLoader {
     stream: Option<GgufStream>,
     context_length: Option<usize>,
+    digests: Digests,
 }
 
 #[wasm_bindgen]
 impl WasmLoader {
-    /// `expected_len`: Content-Length (or Blob size) when known.
+    /// `expected_len`: Content-Length (or Blob size) when known; `sha256`: also compute the
+    /// SHA-256 of the file (for an `integrity` to check).
     #[wasm_bindgen(constructor)]
     pub fn new(
         expected_len: Option<f64>,
         context_length: Option<f64>,
+        sha256: bool,
     ) -> std::result::Result<WasmLoader, JsValue> {
         let as_u64 = |name: &'static str, v: f64| -> Result<u64> {
             if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
@@ -52,6 +56,7 @@ impl WasmLoader {
         Ok(WasmLoader {
             stream: Some(GgufStream::new(expected)),
             context_length: ctx,
+            digests: Digests::new(sha256),
         })
     }
 
@@ -67,6 +72,7 @@ impl WasmLoader {
     pub fn commit(&mut self) -> std::result::Result<u8, JsValue> {
         let stream = self.stream.as_mut().ok_or_else(finished)?;
         let status = stream.commit_chunk().map_err(|e| js_error(&e))?;
+        self.digests.update(stream.received_bytes());
         if status == StreamStatus::HeaderReady {
             if let Some(h) = stream.header() {
                 let file_len = stream.expected_len().unwrap_or_else(|| h.data_end());
@@ -78,6 +84,11 @@ impl WasmLoader {
             StreamStatus::HeaderReady => 1,
             StreamStatus::Body => 2,
         })
+    }
+
+    /// The checksums of every byte committed so far: `{ bytes, xxh3, sha256? }`.
+    pub fn digests(&self) -> JsValue {
+        to_js(&self.digests.result())
     }
 
     pub fn received(&self) -> f64 {

@@ -1,6 +1,7 @@
 //! The JavaScript surface (wasm32 only): a thin shell over the Rust core. The public JS API
 //! (`Model.load`, `generate`, `stream`, `chat` …) lives in src/js/index.js on top of these.
 
+mod digest;
 mod loader;
 mod model;
 mod options;
@@ -9,6 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::Error;
 
+pub use digest::cache_key;
 pub use loader::WasmLoader;
 pub use model::WasmModel;
 

@@ -1,6 +1,7 @@
 // The demo chat (www/) end to end in headless Chromium: loads the default model without a
 // click, streams llama.cpp's greedy continuation, stops a long generation with Stop, shows a
-// coded error for a truncated file, and leaves a screenshot in test-results/demo.png. Then a
+// coded error for a truncated file, and leaves a screenshot in test-results/demo.png; a second
+// visit loads from the cache, whose panel deletes the model. Then a
 // non-default model of another architecture and tokenizer (the synthetic Llama 3: llama-bpe)
 // through the same page.
 import { test, before, after } from 'node:test';
@@ -81,6 +82,18 @@ test('demo: loads, streams the greedy continuation, stops, reports a truncated f
   await page.locator('#url-form button').click();
   await status().filter({ hasText: 'GGUF_TRUNCATED' }).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(root, 'test-results', 'demo-error.png'), fullPage: true });
+});
+
+test('demo: a second visit starts from the cache; the panel lists the model and deletes it', async () => {
+  await page.goto(`${server.url}/www/index.html?model=/models/gemma.gguf`);
+  await status().filter({ hasText: /^Ready/ }).waitFor({ timeout: 60_000 });
+  assert.match(await status().textContent(), /from the cache \(no download\)/);
+  const item = page.getByTestId('cache-list').locator('li', { hasText: 'gemma.gguf' });
+  await item.waitFor();
+  assert.match(await item.textContent(), /241\.4 MiB/);
+  await item.getByRole('button', { name: /Delete/ }).click();
+  await item.waitFor({ state: 'detached' });
+  assert.match(await page.getByTestId('cache-list').textContent(), /none yet/);
 });
 
 test('demo: any supported model by URL (synthetic Llama 3 with the llama-bpe tokenizer)', async () => {

@@ -1,11 +1,12 @@
 // Shared set-up for the JavaScript tests: paths, fixtures, test models and a local server
 // that can also misbehave on purpose (slow, lying, cut-off bodies).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '../../scripts/lib/serve.mjs';
+import { serve, sendFile } from '../../scripts/lib/serve.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const pkgDir = join(root, 'pkg');
@@ -92,7 +93,7 @@ export function tinyGguf({ typeId, dims = [32, 1], dataBytes = 32 * 4 }) {
  *   /slow/gemma.gguf            the real file, throttled (for abort tests)
  */
 /** The test server; `mounts` adds URL prefixes (directories or files) to the repository root's. */
-export async function startServer(mounts = {}) {
+export async function startServer(mounts = {}, extraRoutes = {}) {
   const gemma = gemmaPath();
   const size = statSync(gemma).size;
   const header = readPrefix(gemma, 12 << 20);
@@ -149,10 +150,111 @@ export async function startServer(mounts = {}) {
       res.on('close', () => clearInterval(timer));
     },
   };
-  return serve({ mounts: { '/': root, ...mounts }, routes });
+  return serve({ mounts: { '/': root, ...mounts }, routes: { ...routes, ...extraRoutes } });
 }
 
 function sendFileRange(res, path, size) {
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
   import('node:fs').then(({ createReadStream }) => createReadStream(path).pipe(res));
+}
+
+/**
+ * A route serving `control.file` (ETag, Last-Modified, ranges unless `control.ranges` is
+ * false; `control.etagSuffix` changes the version) that logs every request in `control.log`
+ * (`{ method, range, conditional, status, bytes }`, bytes = body bytes actually sent) and
+ * misbehaves on the body responses as `control.plan` says, one item per response:
+ * `{ cutAt }` drops the connection after sending up to file offset `cutAt`, `{ stallAt }` sends
+ * up to there and then nothing, keeping the connection open; `null` serves normally.
+ */
+export function flakyRoute(control) {
+  control.log ??= [];
+  control.plan ??= [];
+  return (req, res) => {
+    const entry = {
+      method: req.method, range: req.headers.range ?? null,
+      conditional: !!(req.headers['if-none-match'] || req.headers['if-modified-since']), status: 0, bytes: 0,
+    };
+    control.log.push(entry);
+    const writeHead = res.writeHead.bind(res);
+    res.writeHead = (status, ...rest) => { entry.status = status; return writeHead(status, ...rest); };
+    const pipe = (body, out, start) => {
+      const step = control.plan.shift() ?? null;
+      const limit = step?.cutAt ?? step?.stallAt;
+      let off = start;
+      body.on('data', (chunk) => {
+        if (limit === undefined || off + chunk.length <= limit) {
+          off += chunk.length;
+          entry.bytes += chunk.length;
+          if (!out.write(chunk)) { body.pause(); out.once('drain', () => body.resume()); }
+          return;
+        }
+        const part = chunk.subarray(0, Math.max(0, limit - off));
+        entry.bytes += part.length;
+        body.destroy();
+        out.write(part, () => {
+          // A cut: the socket closes mid-body. A stall: nothing more, until the client gives up.
+          if (step.cutAt !== undefined) setTimeout(() => out.socket?.destroy(), 20);
+        });
+      });
+      body.on('end', () => out.end());
+      out.on('close', () => body.destroy());
+    };
+    sendFile(req, res, control.file, statSync(control.file), { ranges: control.ranges, etagSuffix: control.etagSuffix, pipe });
+  };
+}
+
+/** Body responses (200/206) in a flaky route's log, and their bytes. */
+export function bodyRequests(control) {
+  const bodies = control.log.filter((e) => e.method === 'GET' && (e.status === 200 || e.status === 206));
+  return { count: bodies.length, bytes: bodies.reduce((a, e) => a + e.bytes, 0) };
+}
+
+/**
+ * Routes for the cache and resume scenarios (tests/js/cache-scenarios.mjs), usable from Node
+ * and from a page alike: `/flaky/model.gguf` is a flakyRoute over one of `files` (by name),
+ * steered with `POST /control` (JSON: `{ file?, plan?, ranges?, etagSuffix?, down? }`; the log
+ * restarts) and read with `GET /control` (`{ log, bodies, size }`). `down: true` answers
+ * every model request by dropping the connection, as a stopped server would.
+ */
+export function flakyRoutes(files) {
+  const control = { file: Object.values(files)[0], plan: [], log: [], down: false };
+  const route = flakyRoute(control);
+  return {
+    '/flaky/model.gguf': (req, res) => (control.down ? req.socket.destroy() : route(req, res)),
+    '/control': (req, res) => {
+      const reply = (v) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
+      if (req.method === 'GET') return reply({ log: control.log, bodies: bodyRequests(control), size: statSync(control.file).size });
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const c = JSON.parse(body || '{}');
+        if (c.file !== undefined) control.file = files[c.file];
+        control.plan = c.plan ?? [];
+        control.ranges = c.ranges ?? true;
+        control.etagSuffix = c.etagSuffix ?? '';
+        control.down = !!c.down;
+        control.log = [];
+        reply({ size: statSync(control.file).size });
+      });
+    },
+  };
+}
+
+/**
+ * The two small models the cache scenarios serve (synthetic Llama 3 and Qwen2, from
+ * `synthDir`), each with a prompt and llama.cpp's robust greedy tokens for it (the fixture
+ * case with the longest robust prefix, up to 8), and file a's `integrity`.
+ */
+export function cacheTestModels(synthDir) {
+  const files = { a: join(synthDir, 'synthetic-llama3.gguf'), b: join(synthDir, 'synthetic-qwen2.gguf') };
+  const cases = {};
+  for (const [k, name] of [['a', 'llama3'], ['b', 'qwen2']]) {
+    const best = oracle(`synthetic-${name}.json`).cases
+      .map((c) => ({ prompt: c.prompt, tokens: robustPrefix(c, 8) }))
+      .sort((x, y) => y.tokens.length - x.tokens.length)[0];
+    if (best.tokens.length < 3) throw new Error(`cacheTestModels: ${name} has no robust greedy prefix of 3 tokens`);
+    cases[k] = best;
+  }
+  const integrity = { a: `sha256-${createHash('sha256').update(readFileSync(files.a)).digest('base64')}` };
+  return { files, cases, integrity };
 }

@@ -1,0 +1,299 @@
+// Model.load's pipeline: a source becomes a stream of chunks (from the cache, a resumable
+// download, or the bytes given), each chunk is copied once into wasm memory and committed
+// (the header is validated the moment it is complete), checksums are verified, and a
+// downloaded file is written to the cache as it arrives — committed only once the model built.
+
+import { WasmLoader, cache_key } from './wasm_chord.js';
+import { WasmChordError, abortError, fromWasm } from './errors.js';
+import { resumableBody, validators } from './download.js';
+import { openStore } from './cache.js';
+
+const STATUS_HEADER_READY = 1;
+
+/** Yields to the event loop (so abort signals, messages and rendering get a turn). */
+export const yieldToEventLoop = (() => {
+  // Node (and Bun, Deno): setImmediate holds the event loop open until it runs. A message on
+  // an unreferenced MessagePort does not: a plain script awaiting it exited with code 13
+  // ("unsettled top-level await") in the middle of Model.load or generate.
+  if (typeof setImmediate === 'function') return () => new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel !== 'undefined') {
+    // Browsers: a message task, not a timer, which is clamped to 4 ms when nested.
+    const ch = new MessageChannel();
+    const queue = [];
+    ch.port1.onmessage = () => queue.shift()?.();
+    return () => new Promise((resolve) => { queue.push(resolve); ch.port2.postMessage(0); });
+  }
+  return () => new Promise((resolve) => setTimeout(resolve, 0));
+})();
+
+/** `sha256-<base64>` (Subresource Integrity's spelling) → the base64 digest. */
+export function parseIntegrity(integrity) {
+  if (integrity === undefined) return undefined;
+  const m = typeof integrity === 'string' && /^sha256-([A-Za-z0-9+/]{43}=)$/.exec(integrity.trim());
+  if (!m) throw new WasmChordError('INVALID_OPTION', `integrity must be 'sha256-' followed by 44 base64 characters, not ${JSON.stringify(integrity)}`);
+  return m[1];
+}
+
+function positiveInt(name, v, fallback) {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v < 0) throw new WasmChordError('INVALID_OPTION', `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The absolute URL a string or URL source names (relative ones against the page). */
+export function absoluteUrl(source) {
+  try {
+    return new URL(String(source), globalThis.location?.href).href;
+  } catch (e) {
+    throw new WasmChordError('FETCH_FAILED', `could not fetch ${source}: not a valid URL`, { cause: e });
+  }
+}
+
+/**
+ * Loads `source` into a WasmModel. Returns `{ wasmModel, loaded, cache }` where `cache` is
+ * `{ status: 'hit'|'stored'|'off', reason? }` for URL sources (undefined for others).
+ */
+export async function loadModel(memory, source, options, progress) {
+  const sha256 = parseIntegrity(options.integrity);
+  const common = {
+    memory, progress, sha256,
+    signal: options.signal,
+    contextLength: options.contextLength,
+  };
+  if (typeof source === 'string' || source instanceof URL) {
+    const download = {
+      stallTimeout: positiveInt('stallTimeout', options.stallTimeout, 30000),
+      retries: positiveInt('retries', options.retries, 4),
+    };
+    if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+      throw new WasmChordError('INVALID_OPTION', `cache must be true or false, not ${JSON.stringify(options.cache)}`);
+    }
+    return loadUrl(absoluteUrl(source), { ...common, ...download, cache: options.cache ?? true, cacheDir: options.cacheDir });
+  }
+  const { stream, total: advertised, name } = openSource(source);
+  const total = advertised ?? (Number.isSafeInteger(options.size) ? options.size : undefined);
+  const wasmModel = await feed({ ...common, name, total, events: streamEvents(stream, name, total, options.signal) });
+  return { wasmModel: wasmModel.model, loaded: wasmModel.loaded, cache: undefined };
+}
+
+/** Non-URL sources: `{ stream, total, name }`. */
+function openSource(source) {
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    const name = source.url || 'response';
+    if (!source.ok) throw new WasmChordError('FETCH_FAILED', `fetching ${name} failed: HTTP ${source.status} ${source.statusText}`);
+    if (!source.body) throw new WasmChordError('FETCH_FAILED', `fetching ${name} gave no body`);
+    return { stream: source.body, total: validators(source).size, name };
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return { stream: source.stream(), total: source.size, name: source.name ?? 'blob' };
+  }
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    const stream = new ReadableStream({ start(c) { c.enqueue(bytes); c.close(); } });
+    return { stream, total: bytes.byteLength, name: 'bytes' };
+  }
+  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+    return { stream: source, total: undefined, name: 'stream' };
+  }
+  throw new WasmChordError('INVALID_SOURCE',
+    'Model.load: source must be a URL string, URL, Response, Blob/File, ArrayBuffer, Uint8Array or ReadableStream<Uint8Array>');
+}
+
+/** A plain stream as load events (see download.js); a broken stream is a truncated file. */
+async function* streamEvents(stream, name, total, signal) {
+  const reader = stream.getReader();
+  const onAbort = () => { reader.cancel(signal.reason).catch(() => {}); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let loaded = 0;
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        const of = total !== undefined ? ` of ${total}` : '';
+        throw new WasmChordError('GGUF_TRUNCATED', `${name}: download ended after ${loaded}${of} bytes (${e?.message ?? e})`, { cause: e });
+      }
+      if (chunk.done) return;
+      if (!chunk.value?.byteLength) continue;
+      loaded += chunk.value.byteLength;
+      yield { type: 'chunk', value: chunk.value };
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Feeds load events into a WasmLoader (a fresh one after each restart), writing each chunk to
+ * `writer` too. Checks the checksums against `expect` ({ xxh3?, sha256? }) before building.
+ * Returns `{ model, loaded, digests, validators }`.
+ */
+async function feed({ memory, progress, signal, contextLength, sha256, name, total, events, writer, expect = {}, from = 'network' }) {
+  let loader = null;
+  let loaded = 0;
+  let reported = -1;
+  let latest;
+  const fresh = (size) => {
+    loader?.free();
+    loader = null;
+    try { loader = new WasmLoader(size, contextLength, sha256 !== undefined); } catch (e) { throw fromWasm(e); }
+    loaded = 0;
+  };
+  try {
+    fresh(total);
+    // Progress stays monotone across restarts: it waits until the new attempt passes it.
+    const report = (phase) => {
+      if (phase === 'download' && loaded <= reported) return;
+      if (phase === 'download') reported = loaded;
+      progress(phase, loaded, { total, from });
+    };
+    progress('download', 0, { total, from });
+    reported = 0;
+    for await (const ev of events) {
+      if (signal?.aborted) throw abortError(signal);
+      if (ev.type === 'response') {
+        latest = ev.validators;
+        if (ev.validators.size !== undefined && ev.validators.size !== total) { total = ev.validators.size; fresh(total); }
+      } else if (ev.type === 'restart') {
+        fresh(total);
+        writer?.restart();
+        progress('retry', loaded, { total, from, reason: ev.reason, restart: true });
+      } else if (ev.type === 'retry') {
+        progress('retry', ev.offset, { total, from, reason: ev.reason, attempt: ev.attempt });
+      } else {
+        const { value } = ev;
+        let status;
+        try {
+          // One copy: the chunk goes straight into the buffer that becomes the model's memory.
+          const ptr = loader.reserve(value.byteLength);
+          new Uint8Array(memory.buffer, ptr, value.byteLength).set(value);
+          status = loader.commit();
+        } catch (e) { throw fromWasm(e); }
+        loaded += value.byteLength;
+        const wait = writer?.write(value);
+        if (status === STATUS_HEADER_READY) report('header');
+        report('download');
+        if (wait) await wait;
+      }
+    }
+    if (signal?.aborted) throw abortError(signal);
+    const digests = loader.digests();
+    if (expect.xxh3 !== undefined && digests.xxh3 !== expect.xxh3) {
+      throw new CacheDamaged(`the bytes' XXH3 is ${digests.xxh3}, the cache record says ${expect.xxh3}`);
+    }
+    if (sha256 !== undefined && digests.sha256 !== sha256) {
+      if (from === 'cache') throw new CacheDamaged(`the cached file's sha256 is ${digests.sha256}, integrity asks for ${sha256}`);
+      throw new WasmChordError('INTEGRITY_MISMATCH', `${name}: sha256 of the ${loaded} bytes is sha256-${digests.sha256}, integrity expects sha256-${sha256}`);
+    }
+    progress('prepare', loaded, { total, from });
+    await yieldToEventLoop();
+    let model;
+    try { model = loader.finish(); } catch (e) { throw fromWasm(e); }
+    return { model, loaded, digests, validators: latest };
+  } finally {
+    loader?.free();
+  }
+}
+
+/** A cache entry that did not survive: it is deleted and the file fetched again. */
+class CacheDamaged extends Error {}
+
+async function revalidate(url, record, signal) {
+  const headers = {};
+  if (record.etag) headers['If-None-Match'] = record.etag;
+  if (record.lastModified) headers['If-Modified-Since'] = record.lastModified;
+  const method = Object.keys(headers).length ? 'GET' : 'HEAD';
+  let res;
+  try {
+    res = await fetch(url, { method, headers, signal, cache: 'no-store' });
+  } catch (e) {
+    if (signal?.aborted) throw abortError(signal);
+    return { fresh: true, how: `offline (${e?.message ?? e})` };
+  }
+  if (res.status === 304) return { fresh: true, how: 'not modified' };
+  if (!res.ok) {
+    res.body?.cancel().catch(() => {});
+    return { fresh: true, how: `the server answered HTTP ${res.status}` };
+  }
+  const v = validators(res);
+  const same = v.size === record.size && v.etag === record.etag && v.lastModified === record.lastModified;
+  if (same || method === 'HEAD') res.body?.cancel().catch(() => {});
+  if (same) return { fresh: true, how: 'unchanged' };
+  return { fresh: false, response: method === 'GET' ? res : null };
+}
+
+async function loadUrl(url, opts) {
+  const { progress, signal } = opts;
+  let store = null;
+  let reason;
+  if (!opts.cache) reason = 'cache: false';
+  else {
+    try { store = await openStore({ cacheDir: opts.cacheDir }); } catch (e) { reason = `no persistent storage: ${e?.message ?? e}`; }
+  }
+  const key = cache_key(url);
+  let first = null;
+  if (store) {
+    let entry = null;
+    try { entry = await store.lookup(key); } catch (e) { reason = `the cache could not be read: ${e?.message ?? e}`; store = null; }
+    // An entry verified against another integrity than the one asked is not this file.
+    const integrityDiffers = entry && opts.sha256 !== undefined && entry.record.sha256 !== undefined && entry.record.sha256 !== opts.sha256;
+    if (entry && !integrityDiffers) {
+      const check = await revalidate(url, entry.record, signal);
+      if (check.fresh) {
+        try {
+          const { stream, total } = entry.open();
+          const sha256 = entry.record.sha256 === opts.sha256 ? undefined : opts.sha256;
+          const r = await feed({
+            ...opts, sha256, name: url, total, from: 'cache',
+            events: streamEvents(stream, url, total, signal),
+            expect: { xxh3: entry.record.xxh3 },
+          });
+          return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'hit', revalidation: check.how } };
+        } catch (e) {
+          if (signal?.aborted) throw abortError(signal);
+          await store.delete(key).catch(() => {});
+          progress('cache', 0, { cached: false, reason: `the cached copy is damaged (${fromWasm(e)?.message ?? e}); downloading again` });
+        }
+      } else first = check.response;
+    }
+  }
+  let writer = null;
+  if (store) {
+    try {
+      writer = await store.writer(key);
+      // Without it the browser may evict the model under storage pressure.
+      globalThis.navigator?.storage?.persist?.().catch?.(() => {});
+    } catch (e) { reason = `the cache could not be written: ${e?.message ?? e}`; }
+  }
+  let r;
+  try {
+    r = await feed({
+      ...opts, name: url, total: undefined, writer,
+      events: resumableBody(url, { signal, stallTimeout: opts.stallTimeout, retries: opts.retries, first, name: url }),
+    });
+  } catch (e) {
+    await writer?.abort();
+    throw e;
+  }
+  if (!writer) {
+    progress('cache', r.loaded, { cached: false, reason });
+    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'off', reason } };
+  }
+  const v = r.validators ?? {};
+  try {
+    await writer.commit({
+      version: 1, url, size: r.loaded, etag: v.etag, lastModified: v.lastModified,
+      xxh3: r.digests.xxh3, sha256: r.digests.sha256, storedAt: new Date().toISOString(),
+    });
+    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'stored' } };
+  } catch (e) {
+    await writer.abort();
+    await store.delete(key).catch(() => {});
+    reason = `the cache could not be written: ${e?.name === 'QuotaExceededError' ? 'storage quota exceeded' : e?.message ?? e}`;
+    progress('cache', r.loaded, { cached: false, reason });
+    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'off', reason } };
+  }
+}
