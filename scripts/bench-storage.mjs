@@ -1,8 +1,10 @@
 // Which browser storage the model cache should use, measured (README "Caching"): in headless
 // Chromium, the default model fetched and written, then read back as a stream, by
 //   opfs-writable  OPFS, FileSystemFileHandle.createWritable (page or worker) / File.stream()
+//   opfs-writable-batched  the same, one write per 8 MiB Blob of chunks instead of per chunk
 //   opfs-sync      OPFS, createSyncAccessHandle (dedicated workers only) write / read
 //   cache-api      Cache API, cache.put(url, response) / (await cache.match(url)).body
+//   cache-api-stream  the same, the chunks read in JS and enqueued into the body being put
 // The write figures include the download from 127.0.0.1 (as a real load would); "fetch only"
 // is the download alone. Median of --runs (default 3), a fresh browser profile per run.
 //
@@ -41,6 +43,39 @@ const PAGE = async (kind) => {
     const n = await drain((await h.getFile()).stream());
     return { writeMs: t1 - t0, readMs: performance.now() - t1, bytes: n };
   }
+  if (kind === 'opfs-writable-batched') {
+    // The same, with the chunks gathered into 8 MiB Blobs: one write call per Blob.
+    const h = await root.getFileHandle('bench-b.gguf', { create: true });
+    const w = await h.createWritable();
+    const r = (await fetch(url, { cache: 'no-store' })).body.getReader();
+    let parts = [], held = 0, pending = Promise.resolve();
+    for (;;) {
+      const { done, value } = await r.read();
+      if (!done) { parts.push(value); held += value.byteLength; bytes += value.byteLength; }
+      if (held >= (8 << 20) || (done && held)) { const b = new Blob(parts); parts = []; held = 0; await pending; pending = w.write(b); }
+      if (done) break;
+    }
+    await pending;
+    await w.close();
+    const t1 = performance.now();
+    const n = await drain((await h.getFile()).stream());
+    return { writeMs: t1 - t0, readMs: performance.now() - t1, bytes: n };
+  }
+  if (kind === 'cache-api-stream') {
+    // As the loader must: the chunks pass through JS (into wasm memory) and are enqueued
+    // into the body of the Response being put.
+    const c = await caches.open('bench');
+    let ctl;
+    const body = new ReadableStream({ start(x) { ctl = x; } });
+    const put = c.put(url, new Response(body));
+    const r = (await fetch(url, { cache: 'no-store' })).body.getReader();
+    for (;;) { const { done, value } = await r.read(); if (done) break; bytes += value.byteLength; ctl.enqueue(value); }
+    ctl.close();
+    await put;
+    const t1 = performance.now();
+    const n = await drain((await c.match(url)).body);
+    return { writeMs: t1 - t0, readMs: performance.now() - t1, bytes: n };
+  }
   if (kind === 'cache-api') {
     const c = await caches.open('bench');
     await c.put(url, await fetch(url, { cache: 'no-store' }));
@@ -76,7 +111,7 @@ const PAGE = async (kind) => {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 const server = await serve({ mounts: { '/': ROOT, '/models/model.gguf': MODEL } });
-const kinds = ['fetch', 'opfs-writable', 'opfs-sync', 'cache-api'];
+const kinds = ['fetch', 'opfs-writable', 'opfs-writable-batched', 'opfs-sync', 'cache-api', 'cache-api-stream'];
 const res = Object.fromEntries(kinds.map((k) => [k, []]));
 try {
   for (let run = 0; run < RUNS; run++) {

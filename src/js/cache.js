@@ -1,10 +1,12 @@
 // The persistent model cache: one entry per URL, a data file plus a small JSON record.
 //
-// Browsers: the Origin Private File System (navigator.storage.getDirectory), written with
-// createWritable — a swap file that replaces the entry only on close(), so a half-written
-// entry is never visible — and read back as a File (measured against the Cache API in
-// BENCHMARKS.md). Node: a directory (default ~/.cache/wasm-chord/http, or $XDG_CACHE_HOME,
-// or WASM_CHORD_CACHE_DIR, or the `cacheDir` option), written to `.part` then renamed.
+// Browsers: the Cache API, the body streamed into `cache.put` as it downloads — an entry
+// becomes visible only once its body is complete. Chosen over OPFS by measurement (scripts/
+// bench-storage.mjs, BENCHMARKS.md): it writes the default model faster than OPFS's
+// createWritable or sync access handles, reads it back as fast, and exists wherever a
+// secure context does. Node: a directory (default ~/.cache/wasm-chord/http, or
+// $XDG_CACHE_HOME, or WASM_CHORD_CACHE_DIR, or the `cacheDir` option), written to `.part`
+// then renamed.
 //
 // Entry record: { version, url, size, etag, lastModified, xxh3, sha256?, storedAt }. A record
 // whose data file has another length is dropped; the XXH3 of the bytes is checked while they
@@ -25,10 +27,7 @@ async function nodeModule(name) {
 /** Why a cache cannot be opened here, or null. */
 export function cacheUnavailableReason() {
   if (isNode) return null;
-  if (typeof navigator === 'undefined' || !navigator.storage?.getDirectory) return 'this browser has no Origin Private File System (navigator.storage.getDirectory)';
-  if (typeof FileSystemFileHandle === 'undefined' || !('createWritable' in FileSystemFileHandle.prototype)) {
-    return 'this browser cannot write OPFS files from this context (FileSystemFileHandle.createWritable)';
-  }
+  if (typeof caches === 'undefined') return 'this page has no Cache API (it needs a secure context: https or localhost)';
   return null;
 }
 
@@ -36,74 +35,118 @@ export function cacheUnavailableReason() {
 export async function openStore({ cacheDir } = {}) {
   const reason = cacheUnavailableReason();
   if (reason) throw new Error(reason);
-  return isNode ? nodeStore(cacheDir) : opfsStore();
+  return isNode ? nodeStore(cacheDir) : cacheApiStore();
 }
 
 function validRecord(r) {
   return r && r.version === RECORD_VERSION && typeof r.url === 'string' && Number.isSafeInteger(r.size) && typeof r.xxh3 === 'string';
 }
 
-// ---------------------------------------------------------------- OPFS (browsers)
+// ---------------------------------------------------------------- the Cache API (browsers)
 
-async function opfsStore() {
-  const root = await navigator.storage.getDirectory();
-  const dir = await root.getDirectoryHandle(DIR_NAME, { create: true });
-  const file = async (name, create = false) => {
-    try { return await dir.getFileHandle(name, { create }); } catch (e) { if (e?.name === 'NotFoundError') return null; throw e; }
-  };
-  const remove = async (name) => { try { await dir.removeEntry(name); } catch (e) { if (e?.name !== 'NotFoundError') throw e; } };
+/** The browser cache's name; entries are keyed `https://wasm-chord.invalid/<key>.gguf|.json`. */
+export const BROWSER_CACHE_NAME = 'wasm-chord-models-v1';
+const entryUrl = (key, ext) => `https://wasm-chord.invalid/${key}.${ext}`;
+
+async function cacheApiStore() {
+  const cache = await caches.open(BROWSER_CACHE_NAME);
   const readRecord = async (key) => {
-    const h = await file(`${key}.json`);
-    if (!h) return null;
-    try { const r = JSON.parse(await (await h.getFile()).text()); return validRecord(r) ? r : null; } catch { return null; }
+    try { const r = await (await cache.match(entryUrl(key, 'json')))?.json(); return validRecord(r) ? r : null; } catch { return null; }
   };
   const store = {
-    kind: 'opfs',
+    kind: 'cache-api',
     async lookup(key) {
       const record = await readRecord(key);
-      const h = record && await file(`${key}.gguf`);
-      const data = h && await h.getFile();
-      if (!data || data.size !== record.size) {
-        if (record || data) await store.delete(key);
+      const data = record && await cache.match(entryUrl(key, 'gguf'));
+      if (!data?.body) {
+        if (record) await store.delete(key);
         return null;
       }
-      return { record, open: () => ({ stream: data.stream(), total: data.size }) };
+      // A body shorter or longer than the record fails the load (GGUF_TRUNCATED / the XXH3).
+      return { record, open: () => ({ stream: data.body, total: record.size }) };
     },
     async writer(key) {
       // The record goes first: from here until commit the entry does not exist.
-      await remove(`${key}.json`);
-      const w = await (await file(`${key}.gguf`, true)).createWritable({ keepExistingData: false });
-      return queuedWriter({
-        write: (chunk) => w.write(chunk),
-        truncate: () => w.truncate(0).then(() => w.seek(0)),
-        async commit(record) {
-          await w.close();
-          const rw = await (await file(`${key}.json`, true)).createWritable({ keepExistingData: false });
-          await rw.write(JSON.stringify(record));
-          await rw.close();
-        },
-        abort: () => w.abort(),
+      await cache.delete(entryUrl(key, 'json'));
+      return streamingPut(cache, entryUrl(key, 'gguf'), async (record) => {
+        await cache.put(entryUrl(key, 'json'), new Response(JSON.stringify(record), { headers: { 'Content-Type': 'application/json' } }));
       });
     },
     async delete(key) {
-      await remove(`${key}.json`);
-      await remove(`${key}.gguf`);
+      await cache.delete(entryUrl(key, 'json'));
+      await cache.delete(entryUrl(key, 'gguf'));
     },
     async list() {
       const out = [];
-      for await (const [name] of dir.entries()) {
-        if (!name.endsWith('.json')) continue;
-        const r = await readRecord(name.slice(0, -5));
+      for (const req of await cache.keys()) {
+        const m = /\/([0-9a-f]{32})\.json$/.exec(req.url);
+        const r = m && await readRecord(m[1]);
         if (r) out.push(r);
       }
       return out;
     },
     async usage() {
-      const est = await navigator.storage.estimate?.() ?? {};
+      const est = await navigator.storage?.estimate?.() ?? {};
       return { usage: est.usage, quota: est.quota };
     },
   };
   return store;
+}
+
+/**
+ * A `cache.put` whose body is fed chunk by chunk while the download goes on: the browser
+ * streams it to disk and makes the entry visible only when the body completes. `write`
+ * returns a promise when more than MAX_QUEUED_BYTES wait to be written. A failed put (quota)
+ * is kept: later writes are dropped and `commit` rethrows it.
+ */
+function streamingPut(cache, url, putRecord) {
+  let failure = null;
+  let wake = null;
+  let cur = null; // { ctl, put }: the body being put now (a restart abandons it)
+  const release = () => { wake?.(); wake = null; };
+  const begin = () => {
+    const gen = { ctl: null, put: null };
+    const fail = (e) => { if (cur === gen) failure ??= e; release(); };
+    const body = new ReadableStream({
+      start(c) { gen.ctl = c; },
+      pull: release,
+      cancel(reason) { fail(reason ?? new Error('the cache write was cancelled')); },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: MAX_QUEUED_BYTES }));
+    gen.put = cache.put(url, new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } })).catch(fail);
+    cur = gen;
+  };
+  const end = (reason) => {
+    const gen = cur;
+    cur = null;
+    try { gen.ctl.error(reason); } catch { /* already closed */ }
+    release();
+    return gen.put;
+  };
+  begin();
+  return {
+    write(chunk) {
+      if (failure) return undefined;
+      try { cur.ctl.enqueue(chunk); } catch (e) { failure ??= e; return undefined; }
+      return cur.ctl.desiredSize > 0 ? undefined : new Promise((r) => { wake = r; });
+    },
+    /** The download restarts from byte 0: the partial put is abandoned (it settles on its own). */
+    restart() {
+      if (failure) return;
+      end(new Error('the download restarted'));
+      begin();
+    },
+    async commit(record) {
+      if (failure) throw failure;
+      cur.ctl.close();
+      await cur.put;
+      if (failure) throw failure;
+      await putRecord(record);
+    },
+    async abort() {
+      if (cur) await end(new Error('the load failed'));
+      await cache.delete(url).catch(() => {});
+    },
+  };
 }
 
 // ---------------------------------------------------------------- a directory (Node)

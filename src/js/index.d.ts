@@ -30,7 +30,7 @@ export interface LoadProgress {
   cached?: boolean;
 }
 
-/** Where the model cache lives: OPFS in browsers; in Node a directory. */
+/** Where the model cache lives: the Cache API in browsers; in Node a directory. */
 export interface CacheOptions {
   /** Node: the cache directory (default $WASM_CHORD_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, + wasm-chord/http). */
   cacheDir?: string;

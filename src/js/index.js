@@ -61,7 +61,7 @@ export class Model {
 
   /**
    * Streams a GGUF file into wasm memory, validating the header as soon as it arrives. A URL
-   * is cached (OPFS in browsers, a directory in Node) as it downloads and read from there on
+   * is cached (the Cache API in browsers, a directory in Node) as it downloads and read from there on
    * the next load; a dropped or stalled download resumes where it stopped.
    * @param {string|URL|Response|Blob|ArrayBuffer|Uint8Array|ReadableStream<Uint8Array>} source
    * @param {import('./index.d.ts').LoadOptions} [options]

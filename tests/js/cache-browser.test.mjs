@@ -1,4 +1,4 @@
-// The model cache (OPFS) and resumable downloads in headless Chromium: the shared scenarios
+// The model cache (the Cache API) and resumable downloads in headless Chromium: the shared scenarios
 // (tests/js/cache-scenarios.mjs) on a page, then what only a browser has — a page reload, a
 // Worker sharing the page's cache, a storage quota error — and the default model cached,
 // reloaded and served with the server down, against llama.cpp's greedy tokens.
@@ -10,32 +10,25 @@ import { scenarios } from './cache-scenarios.mjs';
 
 let server, browser, page, models;
 
-// The page's env for the scenarios: OPFS damage and a simulated quota error.
+// The page's env for the scenarios: damaged Cache API entries and a simulated quota error.
 const PAGE_ENV = `
   const { Model } = await import('/pkg/index.js');
-  const opfs = async () => (await navigator.storage.getDirectory()).getDirectoryHandle('wasm-chord', { create: true });
+  const { BROWSER_CACHE_NAME } = await import('/pkg/cache.js');
   env.Model = Model;
   env.base = location.origin;
   env.damage = async (kind) => {
-    const dir = await opfs();
-    for await (const [name, h] of dir.entries()) {
-      if (!name.endsWith('.gguf')) continue;
-      const f = await h.getFile();
-      const w = await h.createWritable({ keepExistingData: true });
-      if (kind === 'truncate') await w.truncate(f.size - 1000);
-      else {
-        const at = f.size >> 1;
-        const b = new Uint8Array(await f.slice(at, at + 1).arrayBuffer());
-        await w.write({ type: 'write', position: at, data: new Uint8Array([b[0] ^ 0x40]) });
-      }
-      await w.close();
+    const cache = await caches.open(BROWSER_CACHE_NAME);
+    for (const req of await cache.keys()) {
+      if (!req.url.endsWith('.gguf')) continue;
+      const b = new Uint8Array(await (await cache.match(req)).arrayBuffer());
+      if (kind === 'flip') b[b.length >> 1] ^= 0x40;
+      await cache.put(req, new Response(kind === 'truncate' ? b.subarray(0, b.length - 1000) : b));
     }
   };
   env.storageFailure = async () => {
-    const proto = FileSystemWritableFileStream.prototype;
-    const write = proto.write;
-    proto.write = function () { return Promise.reject(new DOMException('simulated: the quota is exceeded', 'QuotaExceededError')); };
-    return { options: {}, restore: async () => { proto.write = write; } };
+    const put = Cache.prototype.put;
+    Cache.prototype.put = function () { return Promise.reject(new DOMException('simulated: the quota is exceeded', 'QuotaExceededError')); };
+    return { options: {}, restore: async () => { Cache.prototype.put = put; } };
   };
 `;
 

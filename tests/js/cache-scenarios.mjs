@@ -1,5 +1,5 @@
 // The model cache and resumable downloads, as scenarios that run unchanged under Node (a
-// directory cache) and in a page (OPFS): tests/js/cache-node.test.mjs and
+// directory cache) and in a page (the Cache API): tests/js/cache-node.test.mjs and
 // tests/js/cache-browser.test.mjs. The server side is helpers.mjs' flakyRoutes, steered over
 // HTTP (`/control`), so the same code drives it from either place.
 //
