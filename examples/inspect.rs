@@ -116,7 +116,7 @@ fn print_file(path: &str, f: &LoadedGguf) {
         h.header_len,
         h.data_start,
         h.alignment,
-        f.bytes().len()
+        f.len()
     );
 
     println!("\nmetadata ({} entries):", h.metadata.len());

@@ -58,7 +58,7 @@ fn perturb(g: LoadedGguf, name: &str) -> Result<LoadedGguf, String> {
     if t.info.ty != GgmlType::F32 {
         return Err(format!("{name} is {}, not F32", t.info.ty.name()));
     }
-    let off = t.bytes.as_ptr() as usize - g.bytes().as_ptr() as usize;
+    let off = t.bytes.as_ptr() as usize - g.shard_bytes(0).as_ptr() as usize;
     let len = t.bytes.len();
     let (_, mut bytes) = g.into_parts();
     for c in bytes[off..off + len].chunks_exact_mut(4) {

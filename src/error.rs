@@ -135,6 +135,10 @@ pub enum Error {
         alignment: u64,
     },
 
+    /// The files given are not the complete, consistent shards of one gguf-split model.
+    #[error("split GGUF: {detail}")]
+    SplitInvalid { detail: String },
+
     #[error(
         "tensor '{tensor}' occupies bytes {start}..{end} of the file, past its length {file_len}"
     )]
@@ -310,6 +314,7 @@ impl Error {
             RowNotBlockAligned { .. } => "GGUF_ROW_NOT_BLOCK_ALIGNED",
             MisalignedOffset { .. } => "GGUF_MISALIGNED_OFFSET",
             TensorOutOfBounds { .. } => "GGUF_TENSOR_OUT_OF_BOUNDS",
+            SplitInvalid { .. } => "GGUF_SPLIT_INVALID",
             TensorOverlap { .. } => "GGUF_TENSOR_OVERLAP",
             MissingKey { .. } => "GGUF_MISSING_KEY",
             AllocFailed { .. } => "GGUF_ALLOC_FAILED",

@@ -31,10 +31,12 @@ pub struct TensorInfo {
     pub ty: GgmlType,
     /// GGUF order: `dims[0]` is the row length (ggml `ne[0]`).
     pub dims: Vec<u64>,
-    /// Relative to the start of the tensor-data section.
+    /// Relative to the start of the tensor-data section (of its shard, in a split model).
     pub offset: u64,
     pub n_elements: u64,
     pub n_bytes: u64,
+    /// Which file of a split model (gguf-split) holds the data: 0 for a single file.
+    pub shard: usize,
 }
 
 impl TensorInfo {
@@ -128,6 +130,22 @@ impl GgufHeader {
             .map(|t| t.abs_range(self.data_start).end)
             .max()
             .unwrap_or(self.header_len)
+    }
+
+    /// This header with `tensors` instead (a split model's, gathered from every shard);
+    /// names must stay unique.
+    pub(crate) fn with_tensors(mut self, tensors: Vec<TensorInfo>) -> Result<GgufHeader> {
+        let by_name = sorted_index(&tensors, |t| t.name.as_str());
+        if let Some((first, second)) = first_duplicate(&by_name, |i| tensors[i].name.as_str()) {
+            return Err(Error::DuplicateTensor {
+                name: tensors[second].name.clone(),
+                first: first as u64,
+                second: second as u64,
+            });
+        }
+        self.tensors = tensors;
+        self.by_name = by_name;
+        Ok(self)
     }
 
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
@@ -422,6 +440,7 @@ impl HeaderParser {
             offset,
             n_elements,
             n_bytes,
+            shard: 0,
         });
         Ok(())
     }

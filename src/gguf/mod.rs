@@ -4,6 +4,7 @@
 //! * [`GgufFile::parse`] validates a complete in-memory file and lends [`TensorView`]s.
 //! * [`GgufStream`] takes `fetch` chunks, reports when the header is ready, and yields a
 //!   [`LoadedGguf`] that owns the single buffer the chunks were appended into.
+//! * [`split::join`] validates the shards of a split (gguf-split) model as one.
 //! * [`GgufWriter`] writes valid or deliberately broken files for tests and synthetic models.
 //!
 //! Untrusted input: every count and length is checked against the bytes that can still exist
@@ -14,6 +15,7 @@
 mod cursor;
 pub mod file;
 pub mod header;
+pub mod split;
 pub mod stream;
 pub mod value;
 pub mod writer;

@@ -15,7 +15,8 @@
 //! every chunk, so `HeaderReady` comes on the chunk that completes the header. The chunk that brings the buffer to `expected_len` always
 //! forces an attempt, so no error is deferred past it.
 
-use super::file::{view, views, TensorView};
+use super::file::TensorView;
+use super::header::TensorInfo;
 use super::header::{GgufHeader, HeaderParser, Progress};
 use super::value::Metadata;
 use crate::error::{Error, Result};
@@ -237,27 +238,49 @@ impl GgufStream {
             // The retry policy may have skipped the attempt that would have succeeded.
             None => super::file::parse_complete(&self.buf)?,
         };
-        Ok(LoadedGguf {
-            header,
-            bytes: self.buf,
-        })
+        Ok(LoadedGguf::single(header, self.buf))
     }
 }
 
-/// A fully received, validated GGUF file that owns its bytes.
+/// A fully received, validated GGUF model that owns its bytes: one file, or the shards of a
+/// split one (`split::join`), each shard its own buffer.
 #[derive(Clone, PartialEq)]
 pub struct LoadedGguf {
     header: GgufHeader,
-    bytes: Vec<u8>,
+    shards: Vec<Shard>,
+}
+
+#[derive(Clone, PartialEq)]
+pub(crate) struct Shard {
+    pub(crate) bytes: Vec<u8>,
+    /// Absolute offset of this file's tensor-data section.
+    pub(crate) data_start: u64,
 }
 
 impl LoadedGguf {
     /// Validates a complete file already in memory, taking ownership without copying.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<LoadedGguf> {
         let header = super::file::parse_complete(&bytes)?;
-        Ok(LoadedGguf { header, bytes })
+        Ok(LoadedGguf::single(header, bytes))
     }
 
+    fn single(header: GgufHeader, bytes: Vec<u8>) -> LoadedGguf {
+        let data_start = header.data_start;
+        LoadedGguf {
+            header,
+            shards: vec![Shard { bytes, data_start }],
+        }
+    }
+
+    pub(crate) fn from_shards(header: GgufHeader, shards: Vec<Shard>) -> LoadedGguf {
+        LoadedGguf { header, shards }
+    }
+
+    pub(crate) fn into_header_and_shards(self) -> (GgufHeader, Vec<Shard>) {
+        (self.header, self.shards)
+    }
+
+    /// The header (a split model's: the first shard's metadata, every shard's tensors).
     pub fn header(&self) -> &GgufHeader {
         &self.header
     }
@@ -266,21 +289,60 @@ impl LoadedGguf {
         &self.header.metadata
     }
 
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// Bytes of all files together.
+    pub fn len(&self) -> u64 {
+        self.shards.iter().map(|s| s.bytes.len() as u64).sum()
+    }
+
+    /// Never true for a validated file (it has at least a header); here for `len`'s sake.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many files: 1, or a split model's shard count.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The bytes of shard `i` (0 for a single file).
+    pub fn shard_bytes(&self, i: usize) -> &[u8] {
+        self.shards.get(i).map_or(&[], |s| &s.bytes)
+    }
+
+    /// Where `info`'s data is within its shard's bytes.
+    pub fn data_range(&self, info: &TensorInfo) -> Option<core::ops::Range<usize>> {
+        let s = self.shards.get(info.shard)?;
+        let r = info.abs_range(s.data_start);
+        let range = usize::try_from(r.start).ok()?..usize::try_from(r.end).ok()?;
+        s.bytes.get(range.clone()).map(|_| range)
     }
 
     pub fn tensor(&self, name: &str) -> Option<TensorView<'_>> {
-        view(&self.header, &self.bytes, self.header.tensor_info(name)?)
+        self.view(self.header.tensor_info(name)?)
     }
 
-    /// Every tensor, in file order.
+    /// Every tensor, in file (then shard) order.
     pub fn tensors(&self) -> impl Iterator<Item = TensorView<'_>> + '_ {
-        views(&self.header, &self.bytes)
+        self.header.tensors.iter().filter_map(|t| self.view(t))
     }
 
+    fn view<'a>(&'a self, info: &'a TensorInfo) -> Option<TensorView<'a>> {
+        let bytes = self
+            .shards
+            .get(info.shard)?
+            .bytes
+            .get(self.data_range(info)?)?;
+        Some(TensorView { info, bytes })
+    }
+
+    /// The header and the bytes of a single file (of the first shard, for a split model).
     pub fn into_parts(self) -> (GgufHeader, Vec<u8>) {
-        (self.header, self.bytes)
+        let bytes = self
+            .shards
+            .into_iter()
+            .next()
+            .map_or_else(Vec::new, |s| s.bytes);
+        (self.header, bytes)
     }
 }
 
@@ -300,7 +362,10 @@ impl core::fmt::Debug for LoadedGguf {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LoadedGguf")
             .field("header", &self.header)
-            .field("bytes", &format_args!("[{} bytes]", self.bytes.len()))
+            .field(
+                "bytes",
+                &format_args!("[{} bytes in {} file(s)]", self.len(), self.shards.len()),
+            )
             .finish()
     }
 }

@@ -144,8 +144,8 @@ impl GpuSession {
         let mut seen = Vec::new();
         let mut weight_bytes = 0;
         for (m, gm) in model.graph().matrices.iter().zip(&r.matrices) {
-            if !seen.contains(&m.range) {
-                seen.push(m.range.clone());
+            if !seen.contains(&(m.shard, &m.range)) {
+                seen.push((m.shard, &m.range));
                 weight_bytes += gm.bytes();
             }
         }

@@ -15,7 +15,7 @@
 const RECORD_VERSION = 1;
 const DIR_NAME = 'wasm-chord';
 /** Writes queued beyond this are awaited, so a slow disk slows the download instead of filling memory. */
-const MAX_QUEUED_BYTES = 64 << 20;
+const MAX_QUEUED_BYTES = 16 << 20;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 

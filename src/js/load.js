@@ -3,7 +3,7 @@
 // (the header is validated the moment it is complete), checksums are verified, and a
 // downloaded file is written to the cache as it arrives — committed only once the model built.
 
-import { WasmLoader, cache_key } from './wasm_chord.js';
+import { WasmLoader, WasmShardSet, cache_key } from './wasm_chord.js';
 import { WasmChordError, abortError, fromWasm } from './errors.js';
 import { resumableBody, validators } from './download.js';
 import { openStore } from './cache.js';
@@ -49,11 +49,39 @@ export function absoluteUrl(source) {
   }
 }
 
+/** The shards of a split model `source` names: an array, or the URL of `…-00001-of-0000N.gguf`. */
+function shardSources(source) {
+  if (Array.isArray(source)) {
+    if (!source.length) throw new WasmChordError('INVALID_SOURCE', 'Model.load: an empty array of shards');
+    return source;
+  }
+  if (typeof source !== 'string' && !(source instanceof URL)) return null;
+  const url = new URL(absoluteUrl(source));
+  const m = /-(\d{5})-of-(\d{5})\.gguf$/i.exec(url.pathname);
+  if (!m || Number(m[1]) !== 1 || Number(m[2]) < 2) return null;
+  const count = Number(m[2]);
+  return Array.from({ length: count }, (_, i) => {
+    const u = new URL(url);
+    u.pathname = url.pathname.slice(0, m.index) + `-${String(i + 1).padStart(5, '0')}-of-${m[2]}.gguf`;
+    return u.href;
+  });
+}
+
+/** Shards are downloaded this many at a time. */
+const SHARD_PARALLELISM = 2;
+
 /**
  * Loads `source` into a WasmModel. Returns `{ wasmModel, loaded, cache }` where `cache` is
  * `{ status: 'hit'|'stored'|'off', reason? }` for URL sources (undefined for others).
  */
 export async function loadModel(memory, source, options, progress) {
+  const shards = shardSources(source);
+  if (shards) return loadShards(memory, shards, options, progress);
+  return loadOne(memory, source, options, progress, (loader) => loader.finish());
+}
+
+/** One file; `finish(loader)` makes the result (a model, or one shard of a split model). */
+async function loadOne(memory, source, options, progress, finish) {
   const sha256 = parseIntegrity(options.integrity);
   const common = {
     memory, progress, sha256,
@@ -68,12 +96,83 @@ export async function loadModel(memory, source, options, progress) {
     if (options.cache !== undefined && typeof options.cache !== 'boolean') {
       throw new WasmChordError('INVALID_OPTION', `cache must be true or false, not ${JSON.stringify(options.cache)}`);
     }
-    return loadUrl(absoluteUrl(source), { ...common, ...download, cache: options.cache ?? true, cacheDir: options.cacheDir });
+    return loadUrl(absoluteUrl(source), { ...common, ...download, finish, cache: options.cache ?? true, cacheDir: options.cacheDir });
   }
   const { stream, total: advertised, name } = openSource(source);
   const total = advertised ?? (Number.isSafeInteger(options.size) ? options.size : undefined);
-  const wasmModel = await feed({ ...common, name, total, events: streamEvents(stream, name, total, options.signal) });
-  return { wasmModel: wasmModel.model, loaded: wasmModel.loaded, cache: undefined };
+  const r = await feed({ ...common, finish, name, total, events: streamEvents(stream, name, total, options.signal) });
+  return { wasmModel: r.model, loaded: r.loaded, cache: undefined, name };
+}
+
+/**
+ * A split model: every shard loaded (and cached) as a file of its own, `SHARD_PARALLELISM`
+ * at a time, then validated together. Progress adds the shards up.
+ */
+async function loadShards(memory, sources, options, progress) {
+  if (options.integrity !== undefined) {
+    throw new WasmChordError('INVALID_OPTION', 'integrity names one file; a split model has several (load its shards without it)');
+  }
+  const n = sources.length;
+  const loaded = new Array(n).fill(0);
+  const totals = new Array(n).fill(undefined);
+  const sum = (xs) => xs.reduce((a, b) => a + (b ?? 0), 0);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(options.signal.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const shardProgress = (i) => (phase, bytes, extra = {}) => {
+    if (phase === 'prepare') return;
+    if (phase === 'download' || phase === 'header') {
+      loaded[i] = bytes;
+      if (extra.total !== undefined) totals[i] = extra.total;
+    }
+    const total = totals.every((t) => t !== undefined) ? sum(totals) : undefined;
+    progress(phase, sum(loaded), { ...extra, total, shard: i, shards: n });
+  };
+  const results = new Array(n);
+  let next = 0;
+  let failure = null;
+  const run = async () => {
+    while (next < n && !failure) {
+      const i = next++;
+      try {
+        results[i] = await loadOne(memory, sources[i], { ...options, signal: stop.signal }, shardProgress(i), (l) => l.finish_shard());
+      } catch (e) {
+        failure ??= e;
+        stop.abort(e);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(SHARD_PARALLELISM, n) }, run));
+    if (options.signal?.aborted) throw abortError(options.signal);
+    if (failure) throw failure;
+    progress('prepare', sum(loaded), { total: sum(loaded), shards: n });
+    await yieldToEventLoop();
+    let set;
+    try { set = new WasmShardSet(options.contextLength); } catch (e) { throw fromWasm(e); }
+    try {
+      const cacheInfos = results.map((r) => r.cache);
+      for (const [i, r] of results.entries()) {
+        // add() takes the shard over: it is not ours to free any more.
+        set.add(r.wasmModel, r.name ?? String(sources[i]));
+        results[i] = null;
+      }
+      const wasmModel = set.finish();
+      return { wasmModel, loaded: sum(loaded), cache: combineCache(cacheInfos) };
+    } catch (e) { throw fromWasm(e); } finally { set.free(); }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    for (const r of results) r?.wasmModel?.free();
+  }
+}
+
+/** A split model's cache status: 'hit' when every shard was, 'off' when any was not cached. */
+function combineCache(list) {
+  if (list.every((c) => c === undefined)) return undefined;
+  const off = list.find((c) => c?.status !== 'hit' && c?.status !== 'stored');
+  if (off) return { status: 'off', reason: off?.reason ?? 'a shard was not given by URL' };
+  if (list.every((c) => c.status === 'hit')) return { status: 'hit', revalidation: list[0].revalidation };
+  return { status: 'stored' };
 }
 
 /** Non-URL sources: `{ stream, total, name }`. */
@@ -131,7 +230,7 @@ async function* streamEvents(stream, name, total, signal) {
  * `writer` too. Checks the checksums against `expect` ({ xxh3?, sha256? }) before building.
  * Returns `{ model, loaded, digests, validators }`.
  */
-async function feed({ memory, progress, signal, contextLength, sha256, name, total, events, writer, expect = {}, from = 'network' }) {
+async function feed({ memory, progress, signal, contextLength, sha256, name, total, events, writer, expect = {}, from = 'network', finish = (l) => l.finish() }) {
   let loader = null;
   let loaded = 0;
   let reported = -1;
@@ -191,7 +290,7 @@ async function feed({ memory, progress, signal, contextLength, sha256, name, tot
     progress('prepare', loaded, { total, from });
     await yieldToEventLoop();
     let model;
-    try { model = loader.finish(); } catch (e) { throw fromWasm(e); }
+    try { model = finish(loader); } catch (e) { throw fromWasm(e); }
     return { model, loaded, digests, validators: latest };
   } finally {
     loader?.free();
@@ -251,7 +350,7 @@ async function loadUrl(url, opts) {
             events: streamEvents(stream, url, total, signal),
             expect: { xxh3: entry.record.xxh3 },
           });
-          return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'hit', revalidation: check.how } };
+          return { wasmModel: r.model, loaded: r.loaded, name: url, cache: { status: 'hit', revalidation: check.how } };
         } catch (e) {
           if (signal?.aborted) throw abortError(signal);
           await store.delete(key).catch(() => {});
@@ -280,7 +379,7 @@ async function loadUrl(url, opts) {
   }
   if (!writer) {
     progress('cache', r.loaded, { cached: false, reason });
-    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'off', reason } };
+    return { wasmModel: r.model, loaded: r.loaded, name: url, cache: { status: 'off', reason } };
   }
   const v = r.validators ?? {};
   try {
@@ -288,12 +387,12 @@ async function loadUrl(url, opts) {
       version: 1, url, size: r.loaded, etag: v.etag, lastModified: v.lastModified,
       xxh3: r.digests.xxh3, sha256: r.digests.sha256, storedAt: new Date().toISOString(),
     });
-    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'stored' } };
+    return { wasmModel: r.model, loaded: r.loaded, name: url, cache: { status: 'stored' } };
   } catch (e) {
     await writer.abort();
     await store.delete(key).catch(() => {});
     reason = `the cache could not be written: ${e?.name === 'QuotaExceededError' ? 'storage quota exceeded' : e?.message ?? e}`;
     progress('cache', r.loaded, { cached: false, reason });
-    return { wasmModel: r.model, loaded: r.loaded, cache: { status: 'off', reason } };
+    return { wasmModel: r.model, loaded: r.loaded, name: url, cache: { status: 'off', reason } };
   }
 }

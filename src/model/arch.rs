@@ -350,6 +350,7 @@ impl<'a> Builder<'a> {
             ty: fused.ty,
             rows,
             cols: fused.cols,
+            shard: fused.shard,
             range: start..end,
         });
         Ok(MatId(self.graph.matrices.len() - 1))
@@ -375,23 +376,21 @@ impl<'a> Builder<'a> {
                 role: "a weight matrix",
             });
         }
-        let r = t.abs_range(self.gguf.header().data_start);
-        let range = usize::try_from(r.start).unwrap_or(usize::MAX)
-            ..usize::try_from(r.end).unwrap_or(usize::MAX);
-        if self.gguf.bytes().get(range.clone()).is_none() {
+        let Some(range) = self.gguf.data_range(t) else {
             // The GGUF reader validated the ranges; this only guards a future change there.
             return Err(Error::TensorOutOfBounds {
                 tensor: name.to_owned(),
-                start: r.start,
-                end: r.end,
-                file_len: self.gguf.bytes().len() as u64,
+                start: t.offset,
+                end: t.offset.saturating_add(t.n_bytes),
+                file_len: self.gguf.shard_bytes(t.shard).len() as u64,
             });
-        }
+        };
         Ok(Matrix {
             name: name.to_owned(),
             ty: t.ty,
             rows,
             cols,
+            shard: t.shard,
             range,
         })
     }

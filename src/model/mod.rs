@@ -32,13 +32,14 @@ use crate::gguf::LoadedGguf;
 use crate::quant::GgmlType;
 
 /// A quantized (or float) matrix: `rows` output features of `cols` inputs, the raw GGUF bytes
-/// at `range` of the model buffer.
+/// at `range` of file `shard`'s buffer (0 unless the model is split).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matrix {
     pub name: String,
     pub ty: GgmlType,
     pub rows: usize,
     pub cols: usize,
+    pub shard: usize,
     pub range: Range<usize>,
 }
 
@@ -64,7 +65,7 @@ impl core::fmt::Debug for Model {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Model")
             .field("config", &self.config)
-            .field("bytes", &self.gguf.bytes().len())
+            .field("bytes", &self.gguf.len())
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +75,8 @@ impl Model {
     /// Errors: `UNSUPPORTED_ARCHITECTURE`, `GGUF_MISSING_KEY`, `BAD_MODEL_CONFIG`,
     /// `MISSING_TENSOR`, `TENSOR_SHAPE`, `TENSOR_TYPE`, `UNSUPPORTED_MODEL_FEATURE`.
     pub fn load(gguf: LoadedGguf, _opts: &ModelOptions) -> Result<Model> {
+        // One shard of a split model alone is not a model (split::join gathers them).
+        crate::gguf::split::check_whole(&gguf)?;
         let meta = gguf.metadata();
         // The architecture is checked first so an unsupported model gets that error rather
         // than a complaint about a tensor it does not need.
@@ -114,7 +117,10 @@ impl Model {
 
     /// The bytes of a matrix. Ranges were validated at load, so this cannot fail.
     pub(crate) fn bytes(&self, m: &Matrix) -> &[u8] {
-        self.gguf.bytes().get(m.range.clone()).unwrap_or(&[])
+        self.gguf
+            .shard_bytes(m.shard)
+            .get(m.range.clone())
+            .unwrap_or(&[])
     }
 
     /// Gives the file back (e.g. to rebuild with other options) without copying it.

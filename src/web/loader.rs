@@ -7,7 +7,7 @@ use super::digest::Digests;
 use super::{js_error, memory_bytes, to_js, WasmModel};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
-use crate::gguf::{GgufHeader, GgufStream, StreamStatus};
+use crate::gguf::{split, GgufHeader, GgufStream, LoadedGguf, StreamStatus};
 use crate::model::kv::slots;
 use crate::model::options::{default_ctx, DEFAULT_BATCH};
 use crate::model::{ModelConfig, SessionOptions};
@@ -34,17 +34,6 @@ impl WasmLoader {
         context_length: Option<f64>,
         sha256: bool,
     ) -> std::result::Result<WasmLoader, JsValue> {
-        let as_u64 = |name: &'static str, v: f64| -> Result<u64> {
-            if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
-                Ok(v as u64)
-            } else {
-                Err(Error::InvalidOption {
-                    name,
-                    value: v.to_string(),
-                    expected: "a non-negative integer",
-                })
-            }
-        };
         let expected = expected_len
             .map(|v| as_u64("size", v))
             .transpose()
@@ -99,17 +88,121 @@ impl WasmLoader {
     pub fn finish(&mut self) -> std::result::Result<WasmModel, JsValue> {
         let stream = self.stream.take().ok_or_else(finished)?;
         let gguf = stream.finish().map_err(|e| js_error(&e))?;
-        let file_len = gguf.bytes().len() as u64;
-        check_fits(gguf.header(), file_len, self.context_length).map_err(|e| js_error(&e))?;
-        let opts = EngineOptions {
-            session: SessionOptions {
-                n_ctx: self.context_length.unwrap_or(0),
-                ..Default::default()
-            },
+        build(gguf, self.context_length).map_err(|e| js_error(&e))
+    }
+
+    /// Ends the download of one shard of a split model (validated as a file of its own);
+    /// `WasmShardSet` joins the shards.
+    pub fn finish_shard(&mut self) -> std::result::Result<WasmShard, JsValue> {
+        let stream = self.stream.take().ok_or_else(finished)?;
+        let gguf = stream.finish().map_err(|e| js_error(&e))?;
+        Ok(WasmShard { gguf })
+    }
+}
+
+/// One downloaded shard of a split model.
+#[wasm_bindgen]
+pub struct WasmShard {
+    gguf: LoadedGguf,
+}
+
+/// The shards of a split model, gathered, then validated together and built (`split::join`).
+#[wasm_bindgen]
+pub struct WasmShardSet {
+    shards: Vec<(String, LoadedGguf)>,
+    context_length: Option<usize>,
+}
+
+#[wasm_bindgen]
+impl WasmShardSet {
+    #[wasm_bindgen(constructor)]
+    pub fn new(context_length: Option<f64>) -> std::result::Result<WasmShardSet, JsValue> {
+        let ctx = context_length
+            .map(|v| as_u64("contextLength", v).map(|c| c as usize))
+            .transpose()
+            .map_err(|e| js_error(&e))?;
+        Ok(WasmShardSet {
+            shards: Vec::new(),
+            context_length: ctx,
+        })
+    }
+
+    /// Adds a shard (consumed), under the name errors will call it by.
+    pub fn add(&mut self, shard: WasmShard, name: String) {
+        self.shards.push((name, shard.gguf));
+    }
+
+    /// Validates the shards as one model and builds it.
+    pub fn finish(&mut self) -> std::result::Result<WasmModel, JsValue> {
+        let gguf = split::join(std::mem::take(&mut self.shards)).map_err(|e| js_error(&e))?;
+        build(gguf, self.context_length).map_err(|e| js_error(&e))
+    }
+}
+
+/// The model, tokenizer and session for a complete file (or joined shards).
+fn build(gguf: LoadedGguf, context_length: Option<usize>) -> Result<WasmModel> {
+    let file_len = gguf.len();
+    check_fits(gguf.header(), file_len, context_length)?;
+    let opts = EngineOptions {
+        session: SessionOptions {
+            n_ctx: context_length.unwrap_or(0),
             ..Default::default()
-        };
-        let engine = Engine::load(gguf, &opts).map_err(|e| js_error(&e))?;
-        Ok(WasmModel::new(engine, file_len))
+        },
+        ..Default::default()
+    };
+    let engine = Engine::load(gguf, &opts)?;
+    Ok(WasmModel::new(engine, file_len))
+}
+
+/// The gguf-split plan for a file whose first `prefix` bytes are given (scripts/split.mjs):
+/// `{ needMore: n }` when the header is not complete in them, else `{ shards: [{ header,
+/// copies: [[srcStart, srcEnd, dst]], dataLen }] }`.
+#[wasm_bindgen]
+pub fn split_plan(prefix: &[u8], max_bytes: f64) -> std::result::Result<JsValue, JsValue> {
+    let max = as_u64("maxSize", max_bytes).map_err(|e| js_error(&e))?;
+    let header = match GgufHeader::parse(prefix, None).map_err(|e| js_error(&e))? {
+        crate::gguf::Parsed::Complete(h) => h,
+        crate::gguf::Parsed::NeedMore { at_least } => {
+            let o = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&o, &"needMore".into(), &(at_least as f64).into());
+            return Ok(o.into());
+        }
+    };
+    let plan = split::plan(&header, max).map_err(|e| js_error(&e))?;
+    let shards = js_sys::Array::new();
+    for p in plan {
+        let o = js_sys::Object::new();
+        let copies = js_sys::Array::new();
+        for (src, dst) in &p.copies {
+            copies.push(&js_sys::Array::of3(
+                &(src.start as f64).into(),
+                &(src.end as f64).into(),
+                &(*dst as f64).into(),
+            ));
+        }
+        let _ = js_sys::Reflect::set(
+            &o,
+            &"header".into(),
+            &js_sys::Uint8Array::from(p.header.as_slice()),
+        );
+        let _ = js_sys::Reflect::set(&o, &"copies".into(), &copies);
+        let _ = js_sys::Reflect::set(&o, &"dataLen".into(), &(p.data_len as f64).into());
+        shards.push(&o);
+    }
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"shards".into(), &shards);
+    Ok(o.into())
+}
+
+fn as_u64(name: &'static str, v: f64) -> Result<u64> {
+    if v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0 {
+        Ok(v as u64)
+    } else {
+        Err(Error::InvalidOption {
+            name,
+            value: v.to_string(),
+            expected: "a non-negative integer",
+        })
     }
 }
 
