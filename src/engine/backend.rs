@@ -152,6 +152,8 @@ pub struct Engine {
 impl Engine {
     /// Validates the model, builds its tokenizer from the metadata and allocates a session.
     pub fn load(gguf: LoadedGguf, opts: &EngineOptions) -> Result<Engine> {
+        // A lone shard lacks the tokenizer too: say what it is first.
+        crate::gguf::split::check_whole(&gguf)?;
         let tokenizer = Tokenizer::from_metadata(gguf.metadata())?;
         let model = Arc::new(Model::load(gguf, &opts.model)?);
         Engine::from_parts(model, Arc::new(tokenizer), &opts.session)

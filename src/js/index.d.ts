@@ -7,7 +7,9 @@ export type ModelSource =
   | Blob
   | ArrayBuffer
   | Uint8Array
-  | ReadableStream<Uint8Array>;
+  | ReadableStream<Uint8Array>
+  /** The shards of a split (gguf-split) model, in any order. */
+  | Array<string | URL | Blob | ArrayBuffer | Uint8Array>;
 
 export type Backend = 'auto' | 'cpu' | 'webgpu';
 
@@ -28,6 +30,9 @@ export interface LoadProgress {
   attempt?: number;
   restart?: boolean;
   cached?: boolean;
+  /** A split model: which shard the event is about, and how many there are (`loaded`/`total` add them all up). */
+  shard?: number;
+  shards?: number;
 }
 
 /** Where the model cache lives: the Cache API in browsers; in Node a directory. */

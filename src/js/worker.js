@@ -43,7 +43,10 @@ export class WorkerModel {
     const transfer = [];
     let payload = source;
     // Resolved here: the worker would resolve a relative URL against its own script's URL.
-    if (source instanceof URL || typeof source === 'string') payload = new URL(String(source), globalThis.location?.href).href;
+    const resolve = (s) => (s instanceof URL || typeof s === 'string' ? new URL(String(s), globalThis.location?.href).href : s);
+    if (source instanceof URL || typeof source === 'string') payload = resolve(source);
+    // A split model's shards: URLs (resolved here) or Files (cloned to the worker).
+    else if (Array.isArray(source)) payload = source.map(resolve);
     else if (typeof Response !== 'undefined' && source instanceof Response) {
       // A Response cannot cross threads; its body stream can (transferred, not copied).
       const len = Number(source.headers.get('content-length'));
