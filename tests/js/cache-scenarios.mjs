@@ -26,8 +26,17 @@ async function served(env) {
 async function load(env, file, options = {}) {
   const url = `${env.base}/flaky/model.gguf`;
   const events = [];
-  const m = await env.Model.load(url, { stallTimeout: 1000, ...options, onProgress: (p) => { if (p.phase !== 'download') events.push(p); } });
+  // Monotone per source: a damaged cache entry is read first, then the file downloaded anew
+  // (announced by a 'cache' event); resumes and restarts keep it monotone.
+  const last = {};
+  let monotone = true;
+  const m = await env.Model.load(url, { stallTimeout: 1000, ...options, onProgress: (p) => {
+    if (p.phase !== 'download') { events.push(p); return; }
+    if (p.loaded < (last[p.from] ?? 0)) monotone = false;
+    last[p.from] = p.loaded;
+  } });
   try {
+    check(monotone, `${file}: download progress went backwards`);
     const { prompt, tokens: want } = env.cases[file];
     const out = await m.generate(prompt, { maxTokens: want.length });
     check(same(out.tokens, want), `${file}: tokens ${out.tokens} ≠ llama.cpp's ${want}`);
@@ -136,6 +145,21 @@ export const scenarios = {
       out[name] = r.bodies.bytes - size;
     }
     return out;
+  },
+
+  async changedMidDownload(env) {
+    // Cut mid-way, and the file is replaced meanwhile: the resume's If-Range no longer
+    // matches, the server sends the new file whole, and the load restarts on it.
+    await env.Model.clearCache();
+    const { size } = await control(env, { file: 'a' });
+    await control(env, { file: 'a', plan: [{ cutAt: Math.floor(size / 2), then: { file: 'b', etagSuffix: '-v2' } }] });
+    const r = await load(env, 'b');
+    check(r.events.some((e) => e.phase === 'retry' && e.restart), 'no restart event');
+    check(r.log.some((e) => e.range && e.status === 200), `the resume was not answered whole: ${JSON.stringify(r.log)}`);
+    check(r.info.cache.status === 'stored', `changed mid-download: ${JSON.stringify(r.info.cache)}`);
+    await control(env, { file: 'b', etagSuffix: '-v2' });
+    const again = await load(env, 'b');
+    check(again.info.cache.status === 'hit' && again.bodies.count === 0, 'the restarted download was not cached as the new file');
   },
 
   async noRangeSupport(env) {

@@ -164,7 +164,9 @@ function sendFileRange(res, path, size) {
  * (`{ method, range, conditional, status, bytes }`, bytes = body bytes actually sent) and
  * misbehaves on the body responses as `control.plan` says, one item per response:
  * `{ cutAt }` drops the connection after sending up to file offset `cutAt`, `{ stallAt }` sends
- * up to there and then nothing, keeping the connection open; `null` serves normally.
+ * up to there and then nothing, keeping the connection open; `null` serves normally. A step's
+ * `then` (e.g. `{ file, etagSuffix }`) is applied to `control` once the cut is made: the file
+ * changes on the server mid-download.
  */
 export function flakyRoute(control) {
   control.log ??= [];
@@ -193,6 +195,7 @@ export function flakyRoute(control) {
         body.destroy();
         out.write(part, () => {
           // A cut: the socket closes mid-body. A stall: nothing more, until the client gives up.
+          if (step.then) Object.assign(control, step.then);
           if (step.cutAt !== undefined) setTimeout(() => out.socket?.destroy(), 20);
         });
       });
@@ -229,7 +232,8 @@ export function flakyRoutes(files) {
       req.on('end', () => {
         const c = JSON.parse(body || '{}');
         if (c.file !== undefined) control.file = files[c.file];
-        control.plan = c.plan ?? [];
+        const named = (then) => (then?.file ? { ...then, file: files[then.file] } : then);
+        control.plan = (c.plan ?? []).map((step) => (step?.then ? { ...step, then: named(step.then) } : step));
         control.ranges = c.ranges ?? true;
         control.etagSuffix = c.etagSuffix ?? '';
         control.down = !!c.down;
