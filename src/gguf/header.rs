@@ -135,14 +135,7 @@ impl GgufHeader {
     /// This header with `tensors` instead (a split model's, gathered from every shard);
     /// names must stay unique.
     pub(crate) fn with_tensors(mut self, tensors: Vec<TensorInfo>) -> Result<GgufHeader> {
-        let by_name = sorted_index(&tensors, |t| t.name.as_str());
-        if let Some((first, second)) = first_duplicate(&by_name, |i| tensors[i].name.as_str()) {
-            return Err(Error::DuplicateTensor {
-                name: tensors[second].name.clone(),
-                first: first as u64,
-                second: second as u64,
-            });
-        }
+        let by_name = index_by_name(&tensors)?;
         self.tensors = tensors;
         self.by_name = by_name;
         Ok(self)
@@ -451,14 +444,7 @@ impl HeaderParser {
         let data_start = align_up(header_len, self.alignment);
         let tensors = std::mem::take(&mut self.tensors);
 
-        let by_name = sorted_index(&tensors, |t| t.name.as_str());
-        if let Some((first, second)) = first_duplicate(&by_name, |i| tensors[i].name.as_str()) {
-            return Err(Error::DuplicateTensor {
-                name: tensors[second].name.clone(),
-                first: first as u64,
-                second: second as u64,
-            });
-        }
+        let by_name = index_by_name(&tensors)?;
         check_overlap(&tensors)?;
 
         let header = GgufHeader {
@@ -691,4 +677,17 @@ fn read_string_array(
         out.push(c.str(&|| format!("{} element {j}", ctx()))?);
     }
     Ok(out)
+}
+
+/// Indices of `tensors` sorted by name; a name given twice is `DuplicateTensor`.
+fn index_by_name(tensors: &[TensorInfo]) -> Result<Vec<usize>> {
+    let by_name = sorted_index(tensors, |t| t.name.as_str());
+    if let Some((first, second)) = first_duplicate(&by_name, |i| tensors[i].name.as_str()) {
+        return Err(Error::DuplicateTensor {
+            name: tensors[second].name.clone(),
+            first: first as u64,
+            second: second as u64,
+        });
+    }
+    Ok(by_name)
 }

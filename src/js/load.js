@@ -34,7 +34,7 @@ export function parseIntegrity(integrity) {
   return m[1];
 }
 
-function positiveInt(name, v, fallback) {
+function nonNegativeInt(name, v, fallback) {
   if (v === undefined) return fallback;
   if (!Number.isSafeInteger(v) || v < 0) throw new WasmChordError('INVALID_OPTION', `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
   return v;
@@ -90,8 +90,8 @@ async function loadOne(memory, source, options, progress, finish) {
   };
   if (typeof source === 'string' || source instanceof URL) {
     const download = {
-      stallTimeout: positiveInt('stallTimeout', options.stallTimeout, 30000),
-      retries: positiveInt('retries', options.retries, 4),
+      stallTimeout: nonNegativeInt('stallTimeout', options.stallTimeout, 30000),
+      retries: nonNegativeInt('retries', options.retries, 4),
     };
     if (options.cache !== undefined && typeof options.cache !== 'boolean') {
       throw new WasmChordError('INVALID_OPTION', `cache must be true or false, not ${JSON.stringify(options.cache)}`);

@@ -3,22 +3,15 @@
 // llama.cpp's greedy fixture, with abort and a hostile file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { requirePkg, oracle, robustPrefix, startServer } from './helpers.mjs';
+import { requirePkg, oracle, robustPrefix, startServer, launchChromium } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const planets = oracle('gemma3-270m-q4_k_m.json').cases[2];
 let server, browser, page;
 
 before(async () => {
   requirePkg();
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   // Any page of the origin will do; the tests import the package from /pkg/.

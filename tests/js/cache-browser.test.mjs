@@ -4,8 +4,7 @@
 // reloaded and served with the server down, against llama.cpp's greedy tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { requirePkg, oracle, robustPrefix, syntheticModels, startServer, flakyRoutes, cacheTestModels, gemmaPath } from './helpers.mjs';
+import { requirePkg, oracle, robustPrefix, syntheticModels, startServer, flakyRoutes, cacheTestModels, gemmaPath, launchChromium } from './helpers.mjs';
 import { scenarios } from './cache-scenarios.mjs';
 
 let server, browser, page, models;
@@ -45,11 +44,7 @@ before(async () => {
   requirePkg();
   models = cacheTestModels(syntheticModels());
   server = await startServer({}, flakyRoutes({ ...models.files, gemma: gemmaPath() }));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`${server.url}/tests/js/blank.html`);

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-import { root, pkgDir, requirePkg, oracle, robustPrefix, startServer, syntheticModels } from './helpers.mjs';
+import { root, pkgDir, requirePkg, oracle, robustPrefix, startServer, syntheticModels, launchChromium } from './helpers.mjs';
 
 const planets = oracle('gemma3-270m-q4_k_m.json').cases[2];
 let server, browser, page;
@@ -18,10 +17,7 @@ let server, browser, page;
 before(async () => {
   requirePkg();
   server = await startServer({ '/models/synthetic': syntheticModels() });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });

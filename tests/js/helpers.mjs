@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, openSync, readSync, cl
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { serve, sendFile } from '../../scripts/lib/serve.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -261,4 +262,14 @@ export function cacheTestModels(synthDir) {
   }
   const integrity = { a: `sha256-${createHash('sha256').update(readFileSync(files.a)).digest('base64')}` };
   return { files, cases, integrity };
+}
+
+/** Headless Chromium for the package tests (Debian's, or $CHROMIUM), quiet and sandbox-free. */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic', '--disable-dev-shm-usage', ...extraArgs],
+  });
 }

@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync, statSync, openAsBlob, copyFileSync, mkdirSync } fr
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-import { pkgDir, requirePkg, gemmaPath, oracle, robustPrefix, startServer, syntheticModels } from './helpers.mjs';
+import { pkgDir, requirePkg, gemmaPath, oracle, robustPrefix, startServer, syntheticModels, launchChromium } from './helpers.mjs';
 import { splitGguf } from '../../scripts/split.mjs';
 
 const planets = oracle('gemma3-270m-q4_k_m.json').cases[2];
@@ -101,10 +100,7 @@ test('node: a missing, duplicated or foreign shard, or one shard alone, is a typ
 });
 
 test('chromium: the split default model by its first URL, cached shard by shard, then from the cache (page and Worker)', async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${server.url}/tests/js/blank.html`);

@@ -6,9 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/lib/serve.mjs';
-import { root, pkgDir, requirePkg, gemmaPath, oracle, robustPrefix } from './helpers.mjs';
+import { root, pkgDir, requirePkg, gemmaPath, oracle, robustPrefix, launchChromium } from './helpers.mjs';
 
 let work;
 before(() => {
@@ -31,10 +30,7 @@ test('npm pack → install into a Vite app → vite build → runs in Chromium',
 
   const planets = oracle('gemma3-270m-q4_k_m.json').cases[2];
   const server = await serve({ mounts: { '/': join(app, 'dist'), '/models/gemma.gguf': gemmaPath() } });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${server.url}/?prompt=${encodeURIComponent(planets.prompt)}`);

@@ -5,10 +5,8 @@
 // device loss in the middle of a generation that still completes the same tokens on the CPU.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { requireTestPkg, testPkgUrl, oracle, robustPrefix, startServer } from './helpers.mjs';
+import { requireTestPkg, testPkgUrl, oracle, robustPrefix, startServer, launchChromium } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const fixture = oracle('gemma3-270m-q4_k_m.json');
 const planets = fixture.cases[2];
 let server, browser, page;
@@ -16,12 +14,7 @@ let server, browser, page;
 before(async () => {
   requireTestPkg();
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--disable-dev-shm-usage', '--enable-unsafe-webgpu'],
-  });
+  browser = await launchChromium(['--enable-unsafe-webgpu']);
   page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   page.on('console', (m) => { if (m.type() === 'error') console.error('page console:', m.text()); });
