@@ -238,7 +238,9 @@ async function feed({ memory, progress, signal, contextLength, sha256, name, tot
   const fresh = (size) => {
     loader?.free();
     loader = null;
-    try { loader = new WasmLoader(size, contextLength, sha256 !== undefined); } catch (e) { throw fromWasm(e); }
+    // XXH3 only for a cache entry being written or checked: it costs a pass over the file.
+    const xxh3 = !!writer || expect.xxh3 !== undefined;
+    try { loader = new WasmLoader(size, contextLength, xxh3, sha256 !== undefined); } catch (e) { throw fromWasm(e); }
     loaded = 0;
   };
   try {

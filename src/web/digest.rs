@@ -1,6 +1,6 @@
 //! Checksums of a file computed as its bytes arrive, over the bytes already in wasm memory
-//! (no extra copy): XXH3-64 always — cheap enough to run on every load, it is what tells an
-//! intact cache entry from a truncated or altered one — and SHA-256 when the caller gave an
+//! (no extra copy), each only when asked: XXH3-64 when the load writes or reads a cache entry
+//! (it tells an intact entry from a truncated or altered one), SHA-256 when the caller gave an
 //! `integrity` to verify.
 
 use sha2::{Digest, Sha256};
@@ -8,16 +8,16 @@ use wasm_bindgen::prelude::*;
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 pub struct Digests {
-    xxh3: Xxh3,
+    xxh3: Option<Xxh3>,
     sha256: Option<Sha256>,
     /// Bytes of the stream already hashed.
     done: usize,
 }
 
 impl Digests {
-    pub fn new(sha256: bool) -> Digests {
+    pub fn new(xxh3: bool, sha256: bool) -> Digests {
         Digests {
-            xxh3: Xxh3::new(),
+            xxh3: xxh3.then(Xxh3::new),
             sha256: sha256.then(Sha256::new),
             done: 0,
         }
@@ -26,19 +26,21 @@ impl Digests {
     /// Hashes what `all` (the whole stream so far) holds beyond what was hashed before.
     pub fn update(&mut self, all: &[u8]) {
         let new = all.get(self.done..).unwrap_or(&[]);
-        self.xxh3.update(new);
+        if let Some(x) = &mut self.xxh3 {
+            x.update(new);
+        }
         if let Some(s) = &mut self.sha256 {
             s.update(new);
         }
         self.done = all.len();
     }
 
-    /// `{ bytes, xxh3: hex, sha256?: base64 }`: base64 because that is how Subresource
+    /// `{ bytes, xxh3?: hex, sha256?: base64 }`: base64 because that is how Subresource
     /// Integrity (`sha256-…`) spells it.
     pub fn result(&self) -> DigestResult {
         DigestResult {
             bytes: self.done as f64,
-            xxh3: format!("{:016x}", self.xxh3.digest()),
+            xxh3: self.xxh3.as_ref().map(|x| format!("{:016x}", x.digest())),
             sha256: self
                 .sha256
                 .as_ref()
@@ -50,7 +52,8 @@ impl Digests {
 #[derive(serde::Serialize)]
 pub struct DigestResult {
     bytes: f64,
-    xxh3: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xxh3: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
 }

@@ -26,12 +26,13 @@ pub struct WasmLoader {
 
 #[wasm_bindgen]
 impl WasmLoader {
-    /// `expected_len`: Content-Length (or Blob size) when known; `sha256`: also compute the
-    /// SHA-256 of the file (for an `integrity` to check).
+    /// `expected_len`: Content-Length (or Blob size) when known; `xxh3` / `sha256`: also
+    /// compute those checksums of the file (for a cache entry / an `integrity` to check).
     #[wasm_bindgen(constructor)]
     pub fn new(
         expected_len: Option<f64>,
         context_length: Option<f64>,
+        xxh3: bool,
         sha256: bool,
     ) -> std::result::Result<WasmLoader, JsValue> {
         let expected = expected_len
@@ -45,7 +46,7 @@ impl WasmLoader {
         Ok(WasmLoader {
             stream: Some(GgufStream::new(expected)),
             context_length: ctx,
-            digests: Digests::new(sha256),
+            digests: Digests::new(xxh3, sha256),
         })
     }
 
