@@ -152,13 +152,15 @@ const GEMMA3_ROPE_BASE_SWA: f32 = 10_000.0;
 impl ModelConfig {
     /// Reads the configuration. `n_vocab` comes from the embedding tensor (the caller knows
     /// its shape); everything else from metadata.
-    pub fn from_metadata(meta: &Metadata, n_vocab: usize) -> Result<ModelConfig> {
+    /// `n_tensors` (the file's tensor count) bounds the layer count before anything is sized
+    /// by it: every layer needs tensors of its own.
+    pub fn from_metadata(meta: &Metadata, n_vocab: usize, n_tensors: usize) -> Result<ModelConfig> {
         let arch = Arch::from_name(meta.get_str("general.architecture")?)?;
         let k = Keys {
             meta,
             a: arch.name(),
         };
-        let mut cfg = ModelConfig::sizes(&k, arch, n_vocab)?;
+        let mut cfg = ModelConfig::sizes(&k, arch, n_vocab, n_tensors)?;
         let rms_eps = k
             .opt_f32("attention.layer_norm_rms_epsilon")?
             .ok_or(Error::MissingKey {
@@ -209,7 +211,7 @@ impl ModelConfig {
 
     /// The dimensions, checked to be positive, consistent and small enough that every
     /// product the forward pass forms fits in 32 bits (wasm32's usize); the rest defaults.
-    fn sizes(k: &Keys<'_>, arch: Arch, n_vocab: usize) -> Result<ModelConfig> {
+    fn sizes(k: &Keys<'_>, arch: Arch, n_vocab: usize, n_tensors: usize) -> Result<ModelConfig> {
         let n_embd = k.get("embedding_length")?;
         let n_layer = k.get("block_count")?;
         let n_ff = k.get("feed_forward_length")?;
@@ -227,6 +229,20 @@ impl ModelConfig {
             positive(&k.key(name), v)?;
         }
         positive("vocabulary size (token_embd rows)", n_vocab)?;
+        if n_layer > n_tensors {
+            return Err(Error::BadModelConfig {
+                key: k.key("block_count"),
+                value: n_layer.to_string(),
+                reason: "more layers than the file has tensors",
+            });
+        }
+        if n_head_kv > n_head {
+            return Err(Error::BadModelConfig {
+                key: k.key("attention.head_count_kv"),
+                value: n_head_kv.to_string(),
+                reason: "more key/value heads than attention.head_count",
+            });
+        }
         if n_head % n_head_kv != 0 {
             return Err(Error::BadModelConfig {
                 key: k.key("attention.head_count_kv"),
@@ -237,18 +253,39 @@ impl ModelConfig {
         let default_hd = n_embd / n_head;
         let head_dim = k.opt("attention.key_length")?.unwrap_or(default_hd);
         let head_dim_v = k.opt("attention.value_length")?.unwrap_or(default_hd);
+        if default_hd == 0 && (head_dim == 0 || head_dim_v == 0) {
+            // The head size was not given and n_embd / n_head rounds to nothing.
+            return Err(Error::BadModelConfig {
+                key: k.key("attention.head_count"),
+                value: n_head.to_string(),
+                reason: "larger than embedding_length, and no attention.key_length / value_length",
+            });
+        }
         positive(&k.key("attention.key_length"), head_dim)?;
         positive(&k.key("attention.value_length"), head_dim_v)?;
-        for (name, a, b) in [
-            ("attention.key_length", n_head, head_dim),
-            ("attention.value_length", n_head, head_dim_v),
-            ("embedding_length", n_embd, n_vocab),
-            ("feed_forward_length", n_ff, n_embd),
+        // Products of two sizes that shape a tensor or a scratch buffer; the error names the
+        // larger factor's key and its own value.
+        for ((a, va), (b, vb)) in [
+            (
+                ("attention.key_length", head_dim),
+                ("attention.head_count", n_head),
+            ),
+            (
+                ("attention.value_length", head_dim_v),
+                ("attention.head_count", n_head),
+            ),
+            (("embedding_length", n_embd), ("vocabulary size", n_vocab)),
+            (("feed_forward_length", n_ff), ("embedding_length", n_embd)),
         ] {
-            if a.checked_mul(b).is_none_or(|p| p > u32::MAX as usize) {
+            if va.checked_mul(vb).is_none_or(|p| p > u32::MAX as usize) {
+                let (name, v) = if va >= vb { (a, va) } else { (b, vb) };
                 return Err(Error::BadModelConfig {
-                    key: k.key(name),
-                    value: b.to_string(),
+                    key: if name == "vocabulary size" {
+                        "vocabulary size (token_embd rows)".into()
+                    } else {
+                        k.key(name)
+                    },
+                    value: v.to_string(),
                     reason: "too large for the other dimensions",
                 });
             }

@@ -83,7 +83,8 @@ impl Model {
         config::Arch::from_name(meta.get_str("general.architecture")?)?;
         let embd = arch::tensor_info(&gguf, "token_embd.weight")?;
         let n_vocab = usize::try_from(embd.n_rows()).unwrap_or(usize::MAX);
-        let config = ModelConfig::from_metadata(meta, n_vocab)?;
+        let n_tensors = gguf.header().tensors.len();
+        let config = ModelConfig::from_metadata(meta, n_vocab, n_tensors)?;
         if let Ok(tokens) = meta.get_str_array("tokenizer.ggml.tokens") {
             if tokens.len() != config.n_vocab {
                 return Err(Error::TensorShape {

@@ -313,6 +313,11 @@ impl Tokenizer {
 fn read_vocab(meta: &Metadata) -> Result<Vocab> {
     let tokens = meta.get_str_array(KEY_TOKENS)?;
     let n = tokens.len();
+    if n == 0 {
+        return Err(Error::InvalidVocab {
+            reason: format!("{KEY_TOKENS} is empty"),
+        });
+    }
     let mut vocab = Vocab::build(token_texts(tokens))?;
     vocab.scores = read_scores(meta, n)?;
     vocab.attrs = read_token_types(meta, n)?;

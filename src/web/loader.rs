@@ -222,7 +222,7 @@ fn check_fits(h: &GgufHeader, file_len: u64, context_length: Option<usize>) -> R
         .tensor_info("token_embd.weight")
         .map_or(0, |t| t.n_rows() as usize);
     // An unknown architecture is reported when the model is built; nothing to estimate here.
-    let Ok(c) = ModelConfig::from_metadata(&h.metadata, n_vocab) else {
+    let Ok(c) = ModelConfig::from_metadata(&h.metadata, n_vocab, h.tensors.len()) else {
         return Ok(());
     };
     let n_ctx = default_ctx(context_length.unwrap_or(0), c.n_ctx_train) as u64;
