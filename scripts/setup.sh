@@ -6,11 +6,14 @@
 #   browser - Debian Chromium + chromedriver for headless tests
 #   gpu     - Mesa lavapipe (a Vulkan device on the CPU) for the native WGSL kernel tests
 #   npm     - the root package.json devDependencies
+#   fuzz    - the pinned nightly toolchain and cargo-fuzz (only `npm run fuzz`; not installed by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 WASM_PACK_VERSION=0.15.1
+NIGHTLY=nightly-2026-10-29
+CARGO_FUZZ_VERSION=0.13.2
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot find the pinned wasm-bindgen version in Cargo.toml" >&2; exit 1; }
 
 want() { [ $# -eq 0 ] && return 0; local w; for w in "${WANTED[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
@@ -58,6 +61,18 @@ if want gpu || [ ${#WANTED[@]} -eq 0 ]; then
     say "installing Mesa's lavapipe Vulkan driver (mesa-vulkan-drivers, libvulkan1)"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  fi
+fi
+
+# Only when asked for by name: npm test does not fuzz.
+if want fuzz && [ ${#WANTED[@]} -gt 0 ]; then
+  if ! rustup toolchain list | grep -q "^$NIGHTLY"; then
+    say "installing the $NIGHTLY toolchain (for cargo fuzz)"
+    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src
+  fi
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes, once)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
   fi
 fi
 

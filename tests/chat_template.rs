@@ -232,3 +232,69 @@ fn bad_requests_are_typed() {
     .unwrap_err();
     assert_eq!(e.code(), "CHAT_TEMPLATE_ERROR");
 }
+
+// ---- hostile templates: bounded rendering ---------------------------------------------------
+
+fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Date::now();
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::time::UNIX_EPOCH.elapsed().unwrap().as_secs_f64() * 1e3;
+}
+
+fn render_hostile(template: &str) -> (wasm_chord::Error, f64) {
+    let req = ChatRequest::from_pairs([("user", "hi")]);
+    let t0 = now_ms();
+    let r = render(template, &req, "<s>", "</s>");
+    let e = r.expect_err("hostile template must fail");
+    (e, now_ms() - t0)
+}
+
+#[test]
+fn hostile_templates_fail_fast_with_chat_template_error() {
+    let cases = [
+        ("loop 10^9", "{% for i in range(100000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}", "too long"),
+        ("nested output", "{% for i in range(100000) %}{% for j in range(100000) %}xxxxxxxxxxxxxxxx{% endfor %}{% endfor %}", ""),
+        ("recursion", "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recursion"),
+        ("huge repeat", "{{ 'x' * 100000000 }}{{ 'x' * 100000000 }}", "exceeds"),
+        ("while-like", "{% for m in messages * 1000000000 %}{{ m.content }}{% endfor %}", ""),
+    ];
+    for (what, t, needle) in cases {
+        let (e, took) = render_hostile(t);
+        assert_eq!(e.code(), "CHAT_TEMPLATE_ERROR", "{what}: {e}");
+        assert!(e.to_string().contains(needle), "{what}: {e}");
+        // Release builds (native, and wasm under Node) stop within tens of ms; the bound
+        // leaves room for debug builds and a loaded machine.
+        assert!(took < 2_000.0, "{what}: {took} ms");
+        println!("{what}: {took:.1} ms: {e}");
+    }
+}
+
+#[test]
+fn long_real_conversations_stay_within_the_bounds() {
+    // 400 turns of 2 KB each through every fixture template: the budgets scale with input.
+    let long = "word ".repeat(400);
+    let mut pairs = Vec::new();
+    for i in 0..400 {
+        pairs.push((if i % 2 == 0 { "user" } else { "assistant" }, long.as_str()));
+    }
+    let req = ChatRequest::from_pairs(pairs);
+    for (name, template) in fixture().templates {
+        let out = render(&template, &req, "<s>", "</s>").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(out.len() > 400 * 2000, "{name}");
+    }
+    // 1000 short turns with the fixture's tools: instructions, not bytes, dominate.
+    let f = fixture();
+    let mut pairs = Vec::new();
+    for i in 0..1000 {
+        pairs.push((if i % 2 == 0 { "user" } else { "assistant" }, "ok"));
+    }
+    let mut req = ChatRequest::from_pairs(pairs);
+    req.tools = Some(f.tools.clone());
+    for (name, template) in &f.templates {
+        if let Err(e) = render(template, &req, "<s>", "</s>") {
+            // A template may refuse a conversation shape (raise_exception), never run out.
+            assert!(!e.to_string().contains("too long"), "{name}: {e}");
+        }
+    }
+}

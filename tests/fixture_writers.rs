@@ -95,3 +95,39 @@ fn print_stats(name: &str, bytes: &[u8]) {
         );
     }
 }
+
+/// Seeds for the fuzz targets (`npm run fuzz` writes them to fuzz/seeds before a run): tiny
+/// models of each graph family for `model_load` (n_embd 32 so a mutation costs microseconds),
+/// and the same files for `gguf_stream`.
+#[test]
+#[ignore = "writes fuzz seeds; run by scripts/fuzz.sh"]
+fn fuzz_seeds() {
+    let dir = out_dir(None);
+    for target in ["model_load", "gguf_stream"] {
+        std::fs::create_dir_all(dir.join(target)).expect("seed dir");
+    }
+    let small = |t: support::engine::Tiny| support::engine::Tiny {
+        n_embd: 32,
+        n_head: 2,
+        n_head_kv: 1,
+        n_ff: 64,
+        n_ctx_train: 64,
+        ..t
+    };
+    let tinies = [
+        ("llama", small(support::engine::Tiny::llama())),
+        ("gemma3", small(support::engine::Tiny::gemma3())),
+        ("gemma2", small(support::engine::Tiny::gemma2())),
+        ("qwen2", small(support::engine::Tiny::qwen2())),
+        ("qwen3", small(support::engine::Tiny::qwen3())),
+    ];
+    for (name, t) in tinies {
+        let bytes = t.writer().to_bytes();
+        wasm_chord::gguf::LoadedGguf::from_bytes(bytes.clone()).expect("seed parses");
+        std::fs::write(dir.join("model_load").join(name), &bytes).expect("seed written");
+        let mut chunked = vec![7u8];
+        chunked.extend_from_slice(&bytes);
+        std::fs::write(dir.join("gguf_stream").join(name), &chunked).expect("seed written");
+        println!("{name}: {} bytes", bytes.len());
+    }
+}

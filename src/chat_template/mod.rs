@@ -20,6 +20,21 @@ pub use strftime::{strftime, CivilTime};
 /// The metadata key holding a model's template.
 pub const CHAT_TEMPLATE_KEY: &str = "tokenizer.chat_template";
 
+/// A template is code from the file: its rendering is bounded. Fuel counts minijinja's
+/// instructions: a loop of 10^9 stops in milliseconds rather than hanging the page, while
+/// 1000 short turns with tools through the 9 real templates of tests/fixtures/chat (which need
+/// more than 20 000) pass; every input byte adds `FUEL_PER_INPUT_BYTE` so longer
+/// conversations are never refused (tests/chat_template.rs).
+pub const FUEL: u64 = 200_000;
+pub const FUEL_PER_INPUT_BYTE: u64 = 1;
+/// Macro and include nesting (minijinja's default is 500, deep enough to exhaust a wasm stack).
+pub const RECURSION_LIMIT: usize = 64;
+/// The rendered prompt may be at most this plus `OUTPUT_PER_INPUT_BYTE` per input byte: a
+/// template repeats the messages a few times at most, and a prompt this long would not fit
+/// any context anyway.
+pub const OUTPUT_BASE: usize = 1 << 20;
+pub const OUTPUT_PER_INPUT_BYTE: usize = 8;
+
 /// Context names the request sets itself, so template variables may not.
 const RESERVED: [&str; 4] = ["messages", "tools", "documents", "add_generation_prompt"];
 
@@ -47,6 +62,18 @@ impl ChatRequest {
             messages,
             ..Default::default()
         }
+    }
+
+    /// Bytes of messages, tools and variables as JSON: what the render bounds scale with.
+    fn input_bytes(&self) -> usize {
+        let json = |v: &serde_json::Value| v.to_string().len();
+        self.messages.iter().map(json).sum::<usize>()
+            + self.tools.iter().flatten().map(json).sum::<usize>()
+            + self
+                .vars
+                .iter()
+                .map(|(k, v)| k.len() + json(v))
+                .sum::<usize>()
     }
 
     fn validate(&self) -> Result<()> {
@@ -86,7 +113,11 @@ pub fn render(
     eos_token: &str,
 ) -> Result<String> {
     request.validate()?;
-    let env = environment();
+    let input = request.input_bytes() + bos_token.len() + eos_token.len();
+    let mut env = environment();
+    env.set_fuel(Some(
+        FUEL.saturating_add(FUEL_PER_INPUT_BYTE * input as u64),
+    ));
     let tmpl = env.template_from_str(template).map_err(template_error)?;
     let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
     ctx.insert("bos_token".into(), Value::from(bos_token));
@@ -108,11 +139,56 @@ pub fn render(
         "add_generation_prompt".into(),
         Value::from(request.add_generation_prompt),
     );
-    tmpl.render(ctx).map_err(template_error)
+    let limit = output_limit_for(input);
+    let mut out = Limited {
+        buf: Vec::new(),
+        limit,
+    };
+    match tmpl.render_captured_to(ctx, &mut out).map(drop) {
+        Ok(_) => String::from_utf8(out.buf).map_err(|_| Error::ChatTemplate {
+            reason: "the template produced invalid UTF-8".into(),
+        }),
+        Err(e) if e.kind() == ErrorKind::WriteFailure && out.buf.len() >= limit => {
+            Err(Error::ChatTemplate {
+                reason: format!("the rendered prompt exceeds {limit} bytes"),
+            })
+        }
+        Err(e) => Err(template_error(e)),
+    }
+}
+
+/// The most output [`render`] produces for `request` (any more is an error).
+pub fn output_limit(request: &ChatRequest) -> usize {
+    output_limit_for(request.input_bytes())
+}
+
+fn output_limit_for(input: usize) -> usize {
+    OUTPUT_BASE.saturating_add(OUTPUT_PER_INPUT_BYTE.saturating_mul(input))
+}
+
+/// Collects the output up to `limit` bytes, then refuses (minijinja stops with WriteFailure).
+struct Limited {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(b.len()) > self.limit {
+            self.buf.resize(self.limit, 0);
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_recursion_limit(RECURSION_LIMIT);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     // `.strip()`, `.startswith()`, `.items()` … as templates written for Python expect.
@@ -170,6 +246,10 @@ fn template_error(e: minijinja::Error) -> Error {
     // The template's own raise_exception message is what the user needs to see.
     let reason = match e.detail() {
         Some(d) if e.kind() == ErrorKind::InvalidOperation => d.to_string(),
+        _ if e.kind() == ErrorKind::OutOfFuel => format!(
+            "the template ran too long (more than its {FUEL}-step budget plus \
+             {FUEL_PER_INPUT_BYTE} per input byte)"
+        ),
         _ => e.to_string(),
     };
     Error::ChatTemplate { reason }

@@ -186,6 +186,31 @@ test('a plain Node script (nothing else keeping the event loop alive) loads, gen
   assert.deepEqual(got.streamed, c.greedy_tokens.slice(0, 8));
 });
 
+test('hostile chat templates fail with CHAT_TEMPLATE_ERROR in bounded time, the model stays usable', async () => {
+  const m = await Model.load(new Uint8Array(readFileSync(join(syntheticModels(), 'synthetic-q8_0.gguf'))));
+  try {
+    const msgs = [{ role: 'user', content: 'hi' }];
+    const hostile = {
+      'loop 10^9': ['{% for i in range(100000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}', 'too long'],
+      'nested output': ['{% for i in range(100000) %}{% for j in range(100000) %}xxxxxxxxxxxxxxxx{% endfor %}{% endfor %}', ''],
+      recursion: ['{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}', 'recursion'],
+      'repeated messages': ['{% for m in messages * 1000000000 %}{{ m.content }}{% endfor %}', ''],
+    };
+    for (const [what, [template, needle]] of Object.entries(hostile)) {
+      const t0 = performance.now();
+      assert.throws(() => m.applyChatTemplate(msgs, { template }), (e) => e.code === 'CHAT_TEMPLATE_ERROR' && e.message.includes(needle), what);
+      const ms = performance.now() - t0;
+      console.log(`# ${what}: CHAT_TEMPLATE_ERROR after ${ms.toFixed(1)} ms`);
+      // The issue's bound is 100 ms; the assertion leaves room for a loaded CI machine.
+      assert.ok(ms < 1000, `${what}: ${ms} ms`);
+      await assert.rejects(m.chat(msgs, { template, maxTokens: 1 }), (e) => e.code === 'CHAT_TEMPLATE_ERROR', what);
+    }
+    // Nothing was lost: the same model still renders and generates.
+    assert.equal(m.applyChatTemplate(msgs, { template: '{{ messages[0].content }}!' }), 'hi!');
+    assert.equal((await m.generate('hello', { maxTokens: 2 })).tokens.length, 2);
+  } finally { m.dispose(); }
+});
+
 test('chat() renders templates exactly like jinja2, tokenize/detokenize round-trip', async () => {
   const m = await Model.load(new Uint8Array(readFileSync(join(syntheticModels(), 'synthetic-q8_0.gguf'))));
   try {
