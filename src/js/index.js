@@ -8,6 +8,7 @@ import init, { WasmModel, cache_key, version as wasmVersion } from './wasm_chord
 import { WasmChordError, abortError, fromWasm } from './errors.js';
 import { loadModel, yieldToEventLoop, absoluteUrl } from './load.js';
 import { openStore } from './cache.js';
+import { checkOptions, LOAD_OPTIONS, TOKENIZE_OPTIONS, GENERATE_OPTIONS, TEMPLATE_OPTIONS, CHAT_OPTIONS, CACHE_OPTIONS } from './options.js';
 
 export { WasmChordError };
 
@@ -67,7 +68,8 @@ export class Model {
    * @param {import('./index.d.ts').LoadOptions} [options]
    */
   static async load(source, options = {}) {
-    const { onProgress, signal, backend = 'auto' } = options;
+    checkOptions('Model.load', options, LOAD_OPTIONS);
+    const { onProgress, signal, backend = 'auto' } = options ?? {};
     if (!['auto', 'cpu', 'webgpu'].includes(backend)) {
       throw new WasmChordError('INVALID_OPTION', `backend must be 'auto', 'cpu' or 'webgpu', not ${JSON.stringify(backend)}`);
     }
@@ -102,12 +104,14 @@ export class Model {
 
   /** The cached models: `[{ url, size, etag?, lastModified?, sha256?, storedAt }]`. */
   static async listCached(options = {}) {
+    checkOptions('listCached', options, CACHE_OPTIONS);
     const store = await cacheStore(options);
     return (await store.list()).map(publicRecord);
   }
 
   /** Deletes `url`'s cached copy; resolves to whether there was one. */
   static async deleteCached(url, options = {}) {
+    checkOptions('deleteCached', options, CACHE_OPTIONS);
     const store = await cacheStore(options);
     await initWasm();
     const key = cache_key(absoluteUrl(url));
@@ -118,6 +122,7 @@ export class Model {
 
   /** Deletes every cached model. */
   static async clearCache(options = {}) {
+    checkOptions('clearCache', options, CACHE_OPTIONS);
     const store = await cacheStore(options);
     await initWasm();
     for (const r of await store.list()) await store.delete(cache_key(r.url));
@@ -125,6 +130,7 @@ export class Model {
 
   /** `{ bytes, models, usage?, quota? }`: what the cache holds, and the storage estimate (whole origin in browsers; free space in Node). */
   static async cacheUsage(options = {}) {
+    checkOptions('cacheUsage', options, CACHE_OPTIONS);
     const store = await cacheStore(options);
     const list = await store.list();
     return { bytes: list.reduce((a, r) => a + r.size, 0), models: list.length, ...await store.usage() };
@@ -136,12 +142,17 @@ export class Model {
   }
 
   /** @returns {Uint32Array} */
-  tokenize(text, { addSpecial = true, parseSpecial = true } = {}) {
+  tokenize(text, options = {}) {
+    const { addSpecial = true, parseSpecial = true } = checkOptions('tokenize', options, TOKENIZE_OPTIONS);
+    if (typeof text !== 'string') throw new WasmChordError('INVALID_OPTION', `tokenize: text must be a string, not ${typeof text}`);
     try { return this.#live().tokenize(String(text), addSpecial, parseSpecial); } catch (e) { throw fromWasm(e); }
   }
 
   /** @param {ArrayLike<number>} ids */
   detokenize(ids) {
+    if (!(ids instanceof Uint32Array) && !(Array.isArray(ids) && ids.every((t) => Number.isInteger(t) && t >= 0 && t < 2 ** 32))) {
+      throw new WasmChordError('INVALID_OPTION', 'detokenize: ids must be a Uint32Array or an array of non-negative integer token ids');
+    }
     try { return this.#live().detokenize(Uint32Array.from(ids)); } catch (e) { throw fromWasm(e); }
   }
 
@@ -150,7 +161,9 @@ export class Model {
    * transformers' `apply_chat_template` does: `tools` and `templateVars` (e.g.
    * `{ enable_thinking: false }`, `{ date_string: '03 Dec 2026' }`) reach the template.
    */
-  applyChatTemplate(messages, { template, addGenerationPrompt = true, tools, templateVars } = {}) {
+  applyChatTemplate(messages, options = {}) {
+    const { template, addGenerationPrompt = true, tools, templateVars } = checkOptions('applyChatTemplate', options, TEMPLATE_OPTIONS);
+    if (!Array.isArray(messages)) throw new WasmChordError('INVALID_OPTION', 'applyChatTemplate: messages must be an array of { role, content } objects');
     try {
       return this.#live().apply_chat_template(messages, template, addGenerationPrompt, tools, templateVars);
     } catch (e) { throw fromWasm(e); }
@@ -162,6 +175,7 @@ export class Model {
    * with code BUSY (abort the first, or await it).
    */
   async generate(prompt, options = {}) {
+    checkOptions('generate', options, GENERATE_OPTIONS);
     const tokens = [];
     let text = '';
     let last;
@@ -181,6 +195,7 @@ export class Model {
 
   /** `for await (const { text, tokenId } of model.stream(prompt, options))` — one event per token. */
   async *stream(prompt, options = {}) {
+    checkOptions('stream', options, GENERATE_OPTIONS);
     for await (const ev of this.#run(prompt, options)) {
       if (ev.done) return;
       yield { text: ev.text, tokenId: ev.tokenId };
@@ -189,9 +204,9 @@ export class Model {
 
   /** Renders `messages` with the chat template, then generates. */
   async chat(messages, options = {}) {
-    const { template, tools, templateVars } = options;
+    const { template, tools, templateVars, ...generateOptions } = checkOptions('chat', options, CHAT_OPTIONS);
     const prompt = this.applyChatTemplate(messages, { template, tools, templateVars, addGenerationPrompt: true });
-    return this.generate(prompt, { ...options, parseSpecial: true });
+    return this.generate(prompt, { ...generateOptions, parseSpecial: true });
   }
 
   async *#run(prompt, options) {

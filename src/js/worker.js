@@ -3,6 +3,7 @@
 // Differences from Model: tokenize/detokenize/applyChatTemplate return Promises.
 
 import { Model, WasmChordError } from './index.js';
+import { checkOptions, WORKER_LOAD_OPTIONS, GENERATE_OPTIONS, CHAT_OPTIONS } from './options.js';
 
 export { WasmChordError };
 
@@ -36,7 +37,8 @@ export class WorkerModel {
    * worker-thread.js (for bundlers that need it created at a fixed place).
    */
   static async load(source, options = {}) {
-    const { onProgress, signal, worker: given, ...rest } = options;
+    checkOptions('WorkerModel.load', options, WORKER_LOAD_OPTIONS);
+    const { onProgress, signal, worker: given, ...rest } = options ?? {};
     if (signal?.aborted) throw abortError(signal);
     const worker = given ?? new Worker(new URL('./worker-thread.js', import.meta.url), { type: 'module', name: 'wasm-chord' });
     const wm = new WorkerModel(worker);
@@ -86,7 +88,7 @@ export class WorkerModel {
   static cacheUsage(options) { return Model.cacheUsage(options); }
 
   tokenize(text, options) {
-    return this.#request({ type: 'tokenize', text: String(text), options });
+    return this.#request({ type: 'tokenize', text, options });
   }
 
   detokenize(ids) {
@@ -98,16 +100,19 @@ export class WorkerModel {
   }
 
   /** Same result as Model.generate; `onToken` is called as tokens stream back from the worker. */
-  generate(prompt, options = {}) {
+  async generate(prompt, options = {}) {
+    checkOptions('generate', options, GENERATE_OPTIONS);
     return this.#generate(prompt, options, false);
   }
 
-  chat(messages, options = {}) {
+  async chat(messages, options = {}) {
+    checkOptions('chat', options, CHAT_OPTIONS);
     return this.#generate(messages, options, true);
   }
 
   /** Real per-token streaming from the worker. Breaking out of the loop aborts the generation. */
   async *stream(prompt, options = {}) {
+    checkOptions('stream', options, GENERATE_OPTIONS);
     const queue = [];
     let wake = null;
     let finished = false;

@@ -186,6 +186,46 @@ test('a plain Node script (nothing else keeping the event loop alive) loads, gen
   assert.deepEqual(got.streamed, c.greedy_tokens.slice(0, 8));
 });
 
+test('every option is type- and range-checked: INVALID_OPTION naming it and what it accepts', async () => {
+  const bytes = new Uint8Array(readFileSync(join(syntheticModels(), 'synthetic-q8_0.gguf')));
+  const m = await Model.load(bytes);
+  const invalid = (name, accepted) => (e) => e.code === 'INVALID_OPTION' && e.message.includes(name) && (!accepted || e.message.includes(accepted));
+  try {
+    const gen = [
+      [{ maxTokens: '5' }, 'maxTokens', 'integer'], [{ maxTokens: -1 }, 'maxTokens', '[0,'], [{ maxTokens: 1.5 }, 'maxTokens'],
+      [{ temperature: 'hot' }, 'temperature', 'finite'], [{ topK: -3 }, 'topK'], [{ topP: 2 }, 'topP', '(0, 1]'],
+      [{ minP: NaN }, 'minP'], [{ minP: 1.5 }, 'minP', '[0, 1]'], [{ stop: 5 }, 'stop', 'array of strings'], [{ stop: [5] }, 'stop'],
+      [{ seed: 1.5 }, 'seed', 'integer'], [{ ignoreEos: 'yes' }, 'ignoreEos', 'true or false'], [{ signal: 5 }, 'signal', 'AbortSignal'],
+      [{ onToken: 5 }, 'onToken', 'function'], [{ max_tokens: 3 }, 'max_tokens', 'did you mean maxTokens'],
+      [{ repeatPenalty: 0 }, 'repeatPenalty', 'positive'], [{ repeatLastN: 1e12 }, 'repeatLastN'], [{ reuseCache: 1 }, 'reuseCache'],
+      [{ template: 'x' }, 'unknown option template'],
+    ];
+    for (const [o, name, accepted] of gen) {
+      await assert.rejects(m.generate('hi', { maxTokens: 2, ...o }), invalid(name, accepted), JSON.stringify(o));
+      await assert.rejects(m.stream('hi', { maxTokens: 2, ...o }).next(), invalid(name, accepted), `stream ${JSON.stringify(o)}`);
+    }
+    await assert.rejects(m.generate('hi', 5), invalid('generate options must be an object'));
+    await assert.rejects(m.chat([{ role: 'user', content: 'hi' }], { template: 5 }), invalid('template', 'string'));
+    await assert.rejects(m.chat([{ role: 'user', content: 'hi' }], { template: 'x', tools: {} }), invalid('tools', 'array'));
+    assert.throws(() => m.applyChatTemplate('x', { template: 'x' }), invalid('messages', 'array'));
+    assert.throws(() => m.applyChatTemplate([], { template: 'x', addGenerationPrompt: 'yes' }), invalid('addGenerationPrompt'));
+    assert.throws(() => m.applyChatTemplate([], { template: 'x', templateVars: [] }), invalid('templateVars', 'object'));
+    assert.throws(() => m.tokenize(5), invalid('text', 'string'));
+    assert.throws(() => m.tokenize('x', { addSpecial: 1 }), invalid('addSpecial'));
+    assert.throws(() => m.detokenize('x'), invalid('ids'));
+    assert.throws(() => m.detokenize([-1]), invalid('ids'));
+    // Valid options still work, and the engine's own ranges report the same code.
+    assert.equal((await m.generate('hi', { maxTokens: 2, stop: 'zzz', temperature: 0.5, seed: -3 })).tokens.length, 2);
+    const load = [
+      [{ contextLength: -1 }, 'contextLength'], [{ contextLength: 'big' }, 'contextLength'], [{ backend: 'tpu' }, 'backend', "'webgpu'"],
+      [{ batchSize: 0 }, 'unknown option batchSize'], [{ cache: 'yes' }, 'cache'], [{ integrity: 5 }, 'integrity'],
+      [{ retries: -1 }, 'retries'], [{ stallTimeout: 'x' }, 'stallTimeout'], [{ onProgress: 5 }, 'onProgress'], [{ bogus: 1 }, 'bogus'],
+    ];
+    for (const [o, name, accepted] of load) await assert.rejects(Model.load(bytes, o), invalid(name, accepted), JSON.stringify(o));
+    await assert.rejects(Model.listCached({ dir: 'x' }), invalid('unknown option dir'));
+  } finally { m.dispose(); }
+});
+
 test('hostile chat templates fail with CHAT_TEMPLATE_ERROR in bounded time, the model stays usable', async () => {
   const m = await Model.load(new Uint8Array(readFileSync(join(syntheticModels(), 'synthetic-q8_0.gguf'))));
   try {
