@@ -12,9 +12,9 @@ mod alloc_counter;
 mod support;
 
 use alloc_counter::peak_alloc;
-use support::engine::Tiny;
+use support::engine::{remove_kv as remove, set_kv as set, Tiny};
 use wasm_chord::engine::{Engine, EngineOptions};
-use wasm_chord::gguf::{Array, GgufWriter, KvPayload, LoadedGguf, StringArray, Value};
+use wasm_chord::gguf::{Array, GgufWriter, LoadedGguf, StringArray, Value};
 use wasm_chord::tokenizer::Tokenizer;
 
 #[global_allocator]
@@ -22,23 +22,6 @@ static ALLOC: alloc_counter::Counting = alloc_counter::Counting;
 
 /// Far below any allocation an absurd value would cause, above a valid tiny load.
 const BOUND: usize = 32 << 20;
-
-fn set(w: &mut GgufWriter, key: &str, v: Value) {
-    match w
-        .kvs
-        .iter_mut()
-        .find(|(k, _)| k.as_slice() == key.as_bytes())
-    {
-        Some(e) => e.1 = KvPayload::Value(v),
-        None => {
-            w.kv(key, v);
-        }
-    }
-}
-
-fn remove(w: &mut GgufWriter, key: &str) {
-    w.kvs.retain(|(k, _)| k.as_slice() != key.as_bytes());
-}
 
 /// Loads the edited file through the engine (tokenizer, model, session); the error and the
 /// peak allocation of the load.

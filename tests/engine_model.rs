@@ -8,8 +8,8 @@ mod support;
 
 use std::sync::Arc;
 
-use support::engine::{edited, Tiny};
-use wasm_chord::gguf::{KvPayload, LoadedGguf, Value};
+use support::engine::{edited, remove_kv, set_kv, Tiny};
+use wasm_chord::gguf::{LoadedGguf, Value};
 use wasm_chord::model::{Arch, KvType, Model, ModelOptions, Session, SessionOptions};
 use wasm_chord::quant::GgmlType;
 use wasm_chord::Error;
@@ -32,19 +32,6 @@ fn session(m: &Arc<Model>, n_ctx: usize, n_batch: usize) -> Session {
         },
     )
     .expect("session")
-}
-
-fn set_kv(w: &mut wasm_chord::gguf::GgufWriter, key: &str, v: Value) {
-    let e = w
-        .kvs
-        .iter_mut()
-        .find(|(k, _)| k.as_slice() == key.as_bytes())
-        .unwrap_or_else(|| panic!("{key} not in the writer"));
-    e.1 = KvPayload::Value(v);
-}
-
-fn remove_kv(w: &mut wasm_chord::gguf::GgufWriter, key: &str) {
-    w.kvs.retain(|(k, _)| k.as_slice() != key.as_bytes());
 }
 
 fn remove_tensor(w: &mut wasm_chord::gguf::GgufWriter, name: &str) {

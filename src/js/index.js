@@ -70,9 +70,6 @@ export class Model {
   static async load(source, options = {}) {
     checkOptions('Model.load', options, LOAD_OPTIONS);
     const { onProgress, signal, backend = 'auto' } = options ?? {};
-    if (!['auto', 'cpu', 'webgpu'].includes(backend)) {
-      throw new WasmChordError('INVALID_OPTION', `backend must be 'auto', 'cpu' or 'webgpu', not ${JSON.stringify(backend)}`);
-    }
     if (signal?.aborted) throw abortError(signal);
     const wasm = await initWasm();
     const progress = (phase, loaded, extra) => {

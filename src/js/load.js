@@ -34,12 +34,6 @@ export function parseIntegrity(integrity) {
   return m[1];
 }
 
-function nonNegativeInt(name, v, fallback) {
-  if (v === undefined) return fallback;
-  if (!Number.isSafeInteger(v) || v < 0) throw new WasmChordError('INVALID_OPTION', `${name} must be a non-negative integer, not ${JSON.stringify(v)}`);
-  return v;
-}
-
 /** The absolute URL a string or URL source names (relative ones against the page). */
 export function absoluteUrl(source) {
   try {
@@ -89,13 +83,8 @@ async function loadOne(memory, source, options, progress, finish) {
     contextLength: options.contextLength,
   };
   if (typeof source === 'string' || source instanceof URL) {
-    const download = {
-      stallTimeout: nonNegativeInt('stallTimeout', options.stallTimeout, 30000),
-      retries: nonNegativeInt('retries', options.retries, 4),
-    };
-    if (options.cache !== undefined && typeof options.cache !== 'boolean') {
-      throw new WasmChordError('INVALID_OPTION', `cache must be true or false, not ${JSON.stringify(options.cache)}`);
-    }
+    // Types and ranges were checked by Model.load (options.js).
+    const download = { stallTimeout: options.stallTimeout ?? 30000, retries: options.retries ?? 4 };
     return loadUrl(absoluteUrl(source), { ...common, ...download, finish, cache: options.cache ?? true, cacheDir: options.cacheDir });
   }
   const { stream, total: advertised, name } = openSource(source);

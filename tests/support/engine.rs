@@ -6,7 +6,7 @@ pub use super::{conformance, synthetic_models};
 
 use std::path::PathBuf;
 
-use wasm_chord::gguf::{Array, GgufWriter, LoadedGguf, StringArray, Value};
+use wasm_chord::gguf::{Array, GgufWriter, KvPayload, LoadedGguf, StringArray, Value};
 use wasm_chord::quant::reference::quantize;
 use wasm_chord::quant::GgmlType;
 
@@ -284,6 +284,24 @@ impl Tiny {
     pub fn gguf(&self) -> LoadedGguf {
         LoadedGguf::from_bytes(self.writer().to_bytes()).expect("tiny model parses")
     }
+}
+
+/// Sets a metadata value, replacing the key's entry or appending one.
+pub fn set_kv(w: &mut GgufWriter, key: &str, v: Value) {
+    match w
+        .kvs
+        .iter_mut()
+        .find(|(k, _)| k.as_slice() == key.as_bytes())
+    {
+        Some(e) => e.1 = KvPayload::Value(v),
+        None => {
+            w.kv(key, v);
+        }
+    }
+}
+
+pub fn remove_kv(w: &mut GgufWriter, key: &str) {
+    w.kvs.retain(|(k, _)| k.as_slice() != key.as_bytes());
 }
 
 /// Builds a file from `w` after `edit` changed it.
